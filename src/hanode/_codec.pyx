@@ -745,14 +745,14 @@ cdef int _encode_HealthMonitorMessage(Writer* w, object msg) except -1:
         v4 = v3.bill_of_health
         if v4 is None:
             raise_encode(b"HealthMonitorMessage.message.healthQueryResponse.billOfHealth", "missing (None); a BillOfHealth is required")
-        put_enumerated(w, v4.status, 2, 1, b"HealthMonitorMessage.message.healthQueryResponse.billOfHealth.status")
+        put_enumerated(w, v4.status, ComponentStatus, 2, 1, b"HealthMonitorMessage.message.healthQueryResponse.billOfHealth.status")
     elif t2 is HeartBeat:
         put_bits(w, 2, 2)
         v5 = <HeartBeat>c1
         v6 = v5.bill_of_health
         if v6 is None:
             raise_encode(b"HealthMonitorMessage.message.heartBeat.billOfHealth", "missing (None); a BillOfHealth is required")
-        put_enumerated(w, v6.status, 2, 1, b"HealthMonitorMessage.message.heartBeat.billOfHealth.status")
+        put_enumerated(w, v6.status, ComponentStatus, 2, 1, b"HealthMonitorMessage.message.heartBeat.billOfHealth.status")
     else:
         raise_encode(b"HealthMonitorMessage.message", f"expected HealthQuery, HealthQueryResponse or HeartBeat, got {describe(c1)}")
     return 0
@@ -828,11 +828,11 @@ cdef int _encode_RoleMessage(Writer* w, object msg) except -1:
     if t2 is SetRole:
         put_bits(w, 0, 1)
         v3 = <SetRole>c1
-        put_enumerated(w, v3.role, 2, 1, b"RoleMessage.message.setRole.role")
+        put_enumerated(w, v3.role, Role, 2, 1, b"RoleMessage.message.setRole.role")
     elif t2 is SetRoleResponse:
         put_bits(w, 1, 1)
         v4 = <SetRoleResponse>c1
-        put_enumerated(w, v4.return_code, 2, 1, b"RoleMessage.message.setRoleResponse.returnCode")
+        put_enumerated(w, v4.return_code, ReturnCode, 2, 1, b"RoleMessage.message.setRoleResponse.returnCode")
     else:
         raise_encode(b"RoleMessage.message", f"expected SetRole or SetRoleResponse, got {describe(c1)}")
     return 0

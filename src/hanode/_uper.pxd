@@ -24,6 +24,8 @@ cdef extern from "Python.h":
     # the error becomes an EncodeError/DecodeError naming the field.
     const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size)
     void PyErr_Clear()
+    void* PyErr_Occurred()
+    Py_ssize_t PyLong_AsSsize_t(object o)
     Py_ssize_t PyUnicode_GET_LENGTH(object s)
     Py_UCS4 PyUnicode_READ_CHAR(object s, Py_ssize_t i)
     int PyUnicode_KIND(object s)
@@ -229,16 +231,20 @@ cdef inline int put_utf8_string(Writer* w, object s, Py_ssize_t lb, Py_ssize_t u
     return put_unconstrained_octets(w, <const unsigned char*>p, n)
 
 
-cdef inline int put_enumerated(Writer* w, object value, Py_ssize_t count, int nbits,
+cdef inline int put_enumerated(Writer* w, object value, object enum_type, Py_ssize_t count, int nbits,
                                const char* where) except -1:
     """ENUMERATED without extension: the index as a constrained whole number.
-    Accepts the enum's members or the plain ints they stand for."""
+    Accepts members of ``enum_type`` or plain ints, never another enum's
+    members (mixing up Role and ReturnCode is a bug worth an error)."""
     cdef Py_ssize_t i
-    if not isinstance(value, int) or isinstance(value, bool):
-        return raise_encode(where, f"expected an enumeration member, got {describe(value)}")
-    i = value
+    if type(value) is not enum_type and type(value) is not int:
+        return raise_encode(where, f"expected a {enum_type.__name__} member, got {describe(value)}")
+    i = PyLong_AsSsize_t(value)
+    if i == -1 and PyErr_Occurred() != NULL:
+        PyErr_Clear()
+        i = count  # too large for C: out of range below
     if i < 0 or i >= count:
-        return raise_encode(where, f"{value!r} is not one of the {count} enumeration values (0 to {count - 1})")
+        return raise_encode(where, f"{value!r} is not one of the {count} {enum_type.__name__} values (0 to {count - 1})")
     return put_bits(w, <uint64_t>i, nbits)
 
 

@@ -103,7 +103,7 @@ def _encode_value(body: _Body, typ: Type, expr: str, path: list[str], indent: in
         ub = typ.ub if typ.ub is not None else -1
         body.add(indent, f"put_utf8_string(w, {expr}, {lb}, {ub}, {where})")
     elif isinstance(typ, EnumType):
-        body.add(indent, f"put_enumerated(w, {expr}, {len(typ.items)}, {typ.index_bits}, {where})")
+        body.add(indent, f"put_enumerated(w, {expr}, {typ.name}, {len(typ.items)}, {typ.index_bits}, {where})")
     elif isinstance(typ, SequenceType):
         var = body.var(typ.name)
         body.add(indent, f"{var} = {expr}")
