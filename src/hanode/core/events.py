@@ -1,0 +1,183 @@
+"""The events a :class:`~hanode.core.node.Node` takes and the actions it returns.
+
+Small frozen dataclasses under two base classes, as in h11 and wsproto; the
+Trio agent dispatches on their type. Connections are named by integers the
+agent chooses (``link`` for the peer link, ``conn`` for component
+connections, ``client`` for status clients), so a late event from a closed
+connection can be told from one of its successor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hanode.codec import ElectionMessage, HealthMonitorMessage, RoleMessage, ServiceStatusMessage
+
+__all__ = [
+    "Event", "Tick", "PeerConnected", "PeerMessage", "PeerDisconnected", "PeerRefused",
+    "ComponentConnected", "ComponentMessage", "ComponentDisconnected", "CommandFinished",
+    "ClientConnected", "ClientMessage", "ClientDisconnected", "WitnessChanged", "Shutdown",
+    "Action", "SendPeer", "ClosePeer", "SendComponent", "CloseComponent", "RunCommand",
+    "SendClient", "CloseClient", "StatusChanged", "Log", "Stopped",
+]
+
+
+class Event:
+    """Something that happened, with no time in it: ``now`` is passed beside it."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Tick(Event):
+    """A deadline the node asked for (``next_deadline()``) has come."""
+
+
+@dataclass(frozen=True, slots=True)
+class PeerConnected(Event):
+    """A connection to the peer agent is open (dialled or accepted). It becomes
+    the link once a first PDU arrives on it."""
+
+    link: int
+
+
+@dataclass(frozen=True, slots=True)
+class PeerMessage(Event):
+    link: int
+    msg: ElectionMessage | HealthMonitorMessage
+
+
+@dataclass(frozen=True, slots=True)
+class PeerDisconnected(Event):
+    link: int
+
+
+@dataclass(frozen=True, slots=True)
+class PeerRefused(Event):
+    """A dial was refused: nothing listens at the peer's address, its agent is gone."""
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentConnected(Event):
+    conn: int
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentMessage(Event):
+    conn: int
+    msg: RoleMessage | HealthMonitorMessage
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentDisconnected(Event):
+    conn: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommandFinished(Event):
+    """A command the node asked for (:class:`RunCommand`) has ended."""
+
+    component_id: str
+    command: str  # "on_active", "on_standby" or "check"
+    ok: bool      # exit status 0 within command_timeout
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConnected(Event):
+    client: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClientMessage(Event):
+    client: int
+    msg: ServiceStatusMessage
+
+
+@dataclass(frozen=True, slots=True)
+class ClientDisconnected(Event):
+    client: int
+
+
+@dataclass(frozen=True, slots=True)
+class WitnessChanged(Event):
+    """Whether at least one witness accepts a TCP connection."""
+
+    reachable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown(Event):
+    """SIGTERM or SIGINT: hand the role over if we can, then stop."""
+
+
+class Action:
+    """Something the agent must do for the node."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SendPeer(Action):
+    link: int
+    msg: ElectionMessage | HealthMonitorMessage
+
+
+@dataclass(frozen=True, slots=True)
+class ClosePeer(Action):
+    link: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendComponent(Action):
+    conn: int
+    msg: RoleMessage | HealthMonitorMessage
+
+
+@dataclass(frozen=True, slots=True)
+class CloseComponent(Action):
+    conn: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunCommand(Action):
+    """Run a command component's ``on_active``, ``on_standby`` or ``check``;
+    answer with :class:`CommandFinished`."""
+
+    component_id: str
+    command: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendClient(Action):
+    client: int
+    msg: ServiceStatusMessage
+
+
+@dataclass(frozen=True, slots=True)
+class CloseClient(Action):
+    client: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanged(Action):
+    """The service status token changed (for the ``notify`` hook and the log)."""
+
+    old: str
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
+class Log(Action):
+    """A line for the log and the dashboard's recent events."""
+
+    level: str   # "info", "warning" or "error"
+    kind: str    # "election", "role", "monitor", "status", "peer", "client"
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stopped(Action):
+    """Shutdown is complete: the components are standby, the agent may exit."""

@@ -1,0 +1,281 @@
+"""Role subsystem (SPEC section 4, seed 3.2): each component's role, in order.
+
+Rules:
+
+- The node has a target role, ``active`` while it is promoting or active and
+  ``standby`` otherwise. A promotion gives ``active`` to components in
+  ascending ``order``, a demotion gives ``standby`` in descending ``order``;
+  components of equal order go in parallel, and the next order goes only
+  once every component of this one has answered (``success``, ``failure``)
+  or timed out, or is unavailable (not connected, failed).
+- A component registering, or recovering after a failure, is given the role
+  it should have now (standby while the node is unassigned).
+- At most one ``SetRole`` per component is outstanding. When the wanted role
+  changes meanwhile, the newest is sent once the answer (or the timeout) is in.
+- ``failure`` or no answer within ``set_role_timeout`` makes the component
+  ``failed``; it is asked again after 1 s, doubling to 8 s, and counts as
+  failed until it answers ``success``. A late answer to a request that timed
+  out is ignored and logged. Command components have no timeout here: the
+  agent bounds each command with ``command_timeout`` and always reports.
+- A promotion succeeds when every required component answered ``success``;
+  its outcome is reported once per target (what lets rule 2's hand-over of
+  the election happen, as in seed 3.1.4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hanode.codec import ReturnCode, Role
+
+from .events import Action, Log
+from .settings import ComponentSpec, NodeSpec
+from .table import Transition, TransitionTable
+
+BACKOFF_FIRST = 1.0
+BACKOFF_MAX = 8.0
+
+ROLE_TABLE = TransitionTable(
+    "component role",
+    ("unassigned", "assigning", "standby", "active", "failed"),
+    [
+        Transition("unassigned", "SetRole sent", "assigning"),
+        Transition("assigning", "success to standby", "standby"),
+        Transition("assigning", "success to active", "active"),
+        Transition("assigning", "failure", "failed", "retried with backoff"),
+        Transition("assigning", "timeout", "failed", "retried with backoff"),
+        Transition("standby", "SetRole sent", "assigning"),
+        Transition("active", "SetRole sent", "assigning"),
+        Transition("failed", "SetRole sent", "assigning", "retry, or recovered"),
+        Transition("unassigned", "component lost", "failed"),
+        Transition("assigning", "component lost", "failed"),
+        Transition("standby", "component lost", "failed"),
+        Transition("active", "component lost", "failed"),
+        Transition("failed", "component lost", "failed"),
+    ],
+    initial="unassigned",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AssignRole:
+    """A notice for the node: send ``SetRole(role)`` to the component (or run
+    its ``on_active``/``on_standby``)."""
+
+    component_id: str
+    role: Role
+    correlation_id: str
+
+
+class _Component:
+    __slots__ = ("spec", "state", "available", "reachable", "confirmed", "outstanding", "deadline", "retry_at", "backoff", "failed_role", "failing")
+
+    def __init__(self, spec: ComponentSpec):
+        self.spec = spec
+        self.state = "unassigned"
+        self.available = False
+        self.reachable = spec.kind == "command"  # the agent can always run a command
+        self.confirmed: Role | None = None    # the role it last answered success for
+        self.outstanding: tuple[str, Role] | None = None  # (correlationId, role)
+        self.deadline: float | None = None
+        self.retry_at: float | None = None
+        self.backoff = BACKOFF_FIRST
+        self.failed_role: Role | None = None  # the role it failed to take
+        self.failing = False  # failed, and no success since: counts as failed while retried
+
+
+class RoleManager:
+    """Role assignment for this node's components. Sans-IO."""
+
+    def __init__(self, spec: NodeSpec):
+        self.components = {c.id: _Component(c) for c in spec.components}
+        self.orders = sorted({c.order for c in spec.components})
+        self.target = Role.standby
+        self._frontier = len(self.orders)  # index into orders; past the end: settled
+        self._corr = 0
+        self.notices: list[AssignRole] = []
+        self._failed_required = 0
+        self._failed = 0
+        self._deadline: float | None = None
+        self._dirty = True
+
+    # -- queries ------------------------------------------------------------------
+    @property
+    def settled(self) -> bool:
+        """Every order group has answered for the current target."""
+        return self._frontier >= len(self.orders)
+
+    @property
+    def promotion_succeeded(self) -> bool:
+        return all(c.confirmed == Role.active for c in self.components.values() if c.spec.required)
+
+    @property
+    def failed_required(self) -> int:
+        """How many required components count as failed for their role."""
+        return self._failed_required
+
+    def state(self, component_id: str) -> str:
+        return self.components[component_id].state
+
+    def any_failed(self) -> bool:
+        return self._failed > 0
+
+    def active_components(self) -> list[str]:
+        """Components that may be serving: confirmed active, or asked to be."""
+        return [
+            c.spec.id for c in self.components.values()
+            if c.confirmed == Role.active or (c.outstanding is not None and c.outstanding[1] == Role.active)
+        ]
+
+    def deadline(self) -> float | None:
+        if self._dirty:
+            times = [t for c in self.components.values() for t in (c.deadline, c.retry_at) if t is not None]
+            self._deadline = min(times) if times else None
+            self._dirty = False
+        return self._deadline
+
+    # -- inputs -------------------------------------------------------------------------
+    def set_target(self, role: Role, now: float) -> list[Action]:
+        """The node's role changed: start promoting (ascending) or demoting (descending)."""
+        if role == self.target:
+            return []
+        self.target = role
+        self._frontier = 0
+        for c in self.components.values():
+            c.retry_at = None  # a failed component is asked at once for the new role
+        self._dirty = True
+        return self._advance(now)
+
+    def availability(self, component_id: str, available: bool, reachable: bool, now: float, reason: str = "") -> list[Action]:
+        """The monitor says whether a component is healthy (``available``) and
+        whether a role can be sent to it (``reachable``)."""
+        c = self.components[component_id]
+        was_reachable, c.reachable = c.reachable, reachable
+        c.available = available
+        if not reachable:
+            c.outstanding = None
+            c.deadline = None
+        if available:
+            # Recovered or (re)connected: its role is unknown, give it ours again.
+            c.confirmed = None
+            c.backoff = BACKOFF_FIRST
+            c.retry_at = None
+        elif c.state != "unassigned" or was_reachable:
+            if not reachable:
+                c.confirmed = None
+            self._set(c, ROLE_TABLE.get(c.state, "component lost").target)
+        self._dirty = True
+        return self._advance(now)
+
+    def response(self, component_id: str, correlation_id: str, code: ReturnCode, now: float) -> list[Action]:
+        """A ``SetRoleResponse`` from a component."""
+        c = self.components[component_id]
+        if c.outstanding is None or c.outstanding[0] != correlation_id:
+            return [Log("warning", "role", f"component {component_id}: ignored a SetRoleResponse to unknown or stale request {correlation_id!r}")]
+        role = c.outstanding[1]
+        return self._answered(c, role, code == ReturnCode.success, now, "answered failure")
+
+    def command_finished(self, component_id: str, command: str, ok: bool, now: float) -> list[Action]:
+        """A command component's ``on_active``/``on_standby`` has ended."""
+        c = self.components[component_id]
+        role = Role.active if command == "on_active" else Role.standby
+        if c.outstanding is None or c.outstanding[1] != role:
+            return [Log("warning", "role", f"component {component_id}: ignored the end of an unexpected {command}")]
+        return self._answered(c, role, ok, now, f"{command} failed")
+
+    def tick(self, now: float) -> list[Action]:
+        actions: list[Action] = []
+        for c in self.components.values():
+            if c.deadline is not None and now >= c.deadline and c.outstanding is not None:
+                role = c.outstanding[1]
+                actions.append(Log("warning", "role", f"component {c.spec.id} ({c.spec.name}): SetRole({role.name}) timed out after {c.spec.set_role_timeout} s"))
+                actions += self._answered(c, role, False, now, "timed out")
+            elif c.retry_at is not None and now >= c.retry_at:
+                c.retry_at = None
+                self._dirty = True
+        return actions + self._advance(now)
+
+    # -- internals ------------------------------------------------------------------------
+    def _answered(self, c: _Component, role: Role, ok: bool, now: float, why: str) -> list[Action]:
+        c.outstanding = None
+        c.deadline = None
+        self._dirty = True
+        actions: list[Action] = []
+        if ok:
+            c.confirmed = role
+            c.backoff = BACKOFF_FIRST
+            c.failed_role = None
+            self._set(c, ROLE_TABLE.get(c.state, f"success to {role.name}").target)
+        else:
+            c.confirmed = None
+            c.failed_role = role
+            c.retry_at = now + c.backoff
+            actions.append(Log("warning", "role", f"component {c.spec.id} ({c.spec.name}) could not become {role.name}: {why}; retry in {c.backoff:g} s"))
+            c.backoff = min(c.backoff * 2, BACKOFF_MAX)
+            self._set(c, ROLE_TABLE.get(c.state, "failure" if why != "timed out" else "timeout").target)
+        return actions + self._advance(now)
+
+    def _set(self, c: _Component, state: str) -> None:
+        c.state = state
+        if state == "failed":
+            self._failing(c, True)
+        elif state in ("active", "standby"):
+            self._failing(c, False)
+
+    def _failing(self, c: _Component, failing: bool) -> None:
+        change = failing - c.failing
+        c.failing = failing
+        self._failed += change
+        if c.spec.required:
+            self._failed_required += change
+
+    def _group_done(self, order: int) -> bool:
+        for c in self.components.values():
+            if c.spec.order != order or not c.reachable:
+                continue
+            if c.outstanding is not None:
+                return False
+            if c.confirmed != self.target and c.failed_role != self.target:
+                return False
+        return True
+
+    def _advance(self, now: float) -> list[Action]:
+        """Send what the frontier allows, moving it on while groups are done."""
+        while True:
+            self._send_due(now)
+            if self.settled:
+                return []
+            index = self._frontier if self.target == Role.active else len(self.orders) - 1 - self._frontier
+            if not self._group_done(self.orders[index]):
+                return []
+            self._frontier += 1
+
+    def _send_due(self, now: float) -> None:
+        for c in self.components.values():
+            if not c.reachable or c.outstanding is not None or c.retry_at is not None:
+                continue
+            wanted = self._wanted_now(c)
+            if wanted is None or wanted == c.confirmed:
+                continue
+            self._corr = self._corr % (10**16 - 1) + 1
+            corr = str(self._corr)
+            c.outstanding = (corr, wanted)
+            if c.spec.kind == "process":
+                c.deadline = now + c.spec.set_role_timeout
+            self._set(c, ROLE_TABLE.get(c.state, "SetRole sent").target)
+            self._dirty = True
+            self.notices.append(AssignRole(c.spec.id, wanted, corr))
+
+    def _wanted_now(self, c: _Component) -> Role | None:
+        """The role ``c`` should be given now, or None to leave it as it is.
+
+        Inside the frontier it gets the target. Outside it, a component whose
+        role is unknown (just registered, recovered) gets standby, the safe
+        role; one that has a role keeps it until the frontier reaches it."""
+        if self.settled:
+            return self.target
+        order = self.orders[self._frontier if self.target == Role.active else len(self.orders) - 1 - self._frontier]
+        reached = c.spec.order <= order if self.target == Role.active else c.spec.order >= order
+        if reached:
+            return self.target
+        return Role.standby if c.confirmed is None else None
