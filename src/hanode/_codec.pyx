@@ -13,6 +13,7 @@ cimport cython
 from hanode._uper cimport *
 
 import enum
+import itertools
 
 from hanode.errors import DecodeError, EncodeError
 
@@ -628,6 +629,14 @@ cdef class ServiceStatusMessage:
         return (ServiceStatusMessage, (self.correlation_id, self.message, ))
 
 
+# Immutable values with few possible contents are decoded to shared instances.
+cdef tuple _HealthQuery_interned = (HealthQuery(),)
+cdef tuple _BillOfHealth_interned = tuple(BillOfHealth(*v) for v in itertools.product(ComponentStatus))
+cdef tuple _SetRole_interned = tuple(SetRole(*v) for v in itertools.product(Role))
+cdef tuple _SetRoleResponse_interned = tuple(SetRoleResponse(*v) for v in itertools.product(ReturnCode))
+cdef tuple _GetStatus_interned = (GetStatus(),)
+
+
 cdef int _encode_ElectionMessage(Writer* w, object msg) except -1:
     cdef object c1
     cdef type t2
@@ -762,30 +771,26 @@ cdef HealthMonitorMessage _decode_HealthMonitorMessage(Reader* r):
     cdef HealthMonitorMessage v1
     cdef object c2
     cdef Py_ssize_t i3
-    cdef HealthQuery v4
-    cdef HealthQueryResponse v5
-    cdef BillOfHealth v6
-    cdef HeartBeat v7
-    cdef BillOfHealth v8
+    cdef HealthQueryResponse v4
+    cdef Py_ssize_t k5
+    cdef HeartBeat v6
+    cdef Py_ssize_t k7
     v1 = HealthMonitorMessage.__new__(HealthMonitorMessage)
     v1.correlation_id = get_numeric_string(r, 0, 16, 5, b"HealthMonitorMessage.correlationId")
     v1.component_id = get_numeric_string(r, 0, 16, 5, b"HealthMonitorMessage.componentId")
     i3 = get_index(r, 3, 2, b"CHOICE", b"HealthMonitorMessage.message")
     if i3 == 0:
-        v4 = HealthQuery.__new__(HealthQuery)
-        c2 = v4
+        c2 = <HealthQuery>_HealthQuery_interned[0]
     elif i3 == 1:
-        v5 = HealthQueryResponse.__new__(HealthQueryResponse)
-        v6 = BillOfHealth.__new__(BillOfHealth)
-        v6.status = _ComponentStatus_members[get_index(r, 2, 1, b"ENUMERATED", b"HealthMonitorMessage.message.healthQueryResponse.billOfHealth.status")]
-        v5.bill_of_health = v6
-        c2 = v5
+        v4 = HealthQueryResponse.__new__(HealthQueryResponse)
+        k5 = get_index(r, 2, 1, b"ENUMERATED", b"HealthMonitorMessage.message.healthQueryResponse.billOfHealth.status")
+        v4.bill_of_health = <BillOfHealth>_BillOfHealth_interned[k5]
+        c2 = v4
     elif i3 == 2:
-        v7 = HeartBeat.__new__(HeartBeat)
-        v8 = BillOfHealth.__new__(BillOfHealth)
-        v8.status = _ComponentStatus_members[get_index(r, 2, 1, b"ENUMERATED", b"HealthMonitorMessage.message.heartBeat.billOfHealth.status")]
-        v7.bill_of_health = v8
-        c2 = v7
+        v6 = HeartBeat.__new__(HeartBeat)
+        k7 = get_index(r, 2, 1, b"ENUMERATED", b"HealthMonitorMessage.message.heartBeat.billOfHealth.status")
+        v6.bill_of_health = <BillOfHealth>_BillOfHealth_interned[k7]
+        c2 = v6
     v1.message = c2
     return v1
 
@@ -842,19 +847,17 @@ cdef RoleMessage _decode_RoleMessage(Reader* r):
     cdef RoleMessage v1
     cdef object c2
     cdef Py_ssize_t i3
-    cdef SetRole v4
-    cdef SetRoleResponse v5
+    cdef Py_ssize_t k4
+    cdef Py_ssize_t k5
     v1 = RoleMessage.__new__(RoleMessage)
     v1.correlation_id = get_numeric_string(r, 0, 16, 5, b"RoleMessage.correlationId")
     i3 = get_index(r, 2, 1, b"CHOICE", b"RoleMessage.message")
     if i3 == 0:
-        v4 = SetRole.__new__(SetRole)
-        v4.role = _Role_members[get_index(r, 2, 1, b"ENUMERATED", b"RoleMessage.message.setRole.role")]
-        c2 = v4
+        k4 = get_index(r, 2, 1, b"ENUMERATED", b"RoleMessage.message.setRole.role")
+        c2 = <SetRole>_SetRole_interned[k4]
     elif i3 == 1:
-        v5 = SetRoleResponse.__new__(SetRoleResponse)
-        v5.return_code = _ReturnCode_members[get_index(r, 2, 1, b"ENUMERATED", b"RoleMessage.message.setRoleResponse.returnCode")]
-        c2 = v5
+        k5 = get_index(r, 2, 1, b"ENUMERATED", b"RoleMessage.message.setRoleResponse.returnCode")
+        c2 = <SetRoleResponse>_SetRoleResponse_interned[k5]
     v1.message = c2
     return v1
 
@@ -913,23 +916,21 @@ cdef ServiceStatusMessage _decode_ServiceStatusMessage(Reader* r):
     cdef ServiceStatusMessage v1
     cdef object c2
     cdef Py_ssize_t i3
-    cdef GetStatus v4
-    cdef StatusIndication v5
-    cdef GetStatusResponse v6
+    cdef StatusIndication v4
+    cdef GetStatusResponse v5
     v1 = ServiceStatusMessage.__new__(ServiceStatusMessage)
     v1.correlation_id = get_numeric_string(r, 0, 16, 5, b"ServiceStatusMessage.correlationId")
     i3 = get_index(r, 3, 2, b"CHOICE", b"ServiceStatusMessage.message")
     if i3 == 0:
-        v4 = GetStatus.__new__(GetStatus)
-        c2 = v4
+        c2 = <GetStatus>_GetStatus_interned[0]
     elif i3 == 1:
-        v5 = StatusIndication.__new__(StatusIndication)
-        v5.status = get_utf8_string(r, 0, -1, b"ServiceStatusMessage.message.statusIndication.status")
-        c2 = v5
+        v4 = StatusIndication.__new__(StatusIndication)
+        v4.status = get_utf8_string(r, 0, -1, b"ServiceStatusMessage.message.statusIndication.status")
+        c2 = v4
     elif i3 == 2:
-        v6 = GetStatusResponse.__new__(GetStatusResponse)
-        v6.status = get_utf8_string(r, 0, -1, b"ServiceStatusMessage.message.getStatusResponse.status")
-        c2 = v6
+        v5 = GetStatusResponse.__new__(GetStatusResponse)
+        v5.status = get_utf8_string(r, 0, -1, b"ServiceStatusMessage.message.getStatusResponse.status")
+        c2 = v5
     v1.message = c2
     return v1
 

@@ -29,8 +29,11 @@ cdef extern from "Python.h":
     Py_ssize_t PyUnicode_GET_LENGTH(object s)
     Py_UCS4 PyUnicode_READ_CHAR(object s, Py_ssize_t i)
     int PyUnicode_KIND(object s)
+    bint PyUnicode_IS_COMPACT_ASCII(object s)
+    void* PyUnicode_DATA(object s)
     object PyUnicode_DecodeUTF8(const char* s, Py_ssize_t size, const char* errors)
     object PyUnicode_DecodeASCII(const char* s, Py_ssize_t size, const char* errors)
+    str PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
 
 cdef enum:
     WRITER_STACK = 128       # octets encoded before the writer goes to the heap
@@ -106,18 +109,26 @@ cdef inline int writer_reserve(Writer* w, Py_ssize_t extra) except -1:
     return 0
 
 
+cdef inline int flush_octets(Writer* w) except -1:
+    """Move the whole octets of the accumulator into the buffer."""
+    if w.size + 8 > w.cap:
+        writer_reserve(w, 8)
+    while w.nacc >= 8:
+        w.nacc -= 8
+        w.buf[w.size] = <unsigned char>(w.acc >> w.nacc)
+        w.size += 1
+    w.acc &= ((<uint64_t>1) << w.nacc) - 1
+    return 0
+
+
 cdef inline int put_bits(Writer* w, uint64_t value, int nbits) except -1:
-    """Append the ``nbits`` (0..56) low bits of ``value``, most significant first."""
+    """Append the ``nbits`` (0..56) low bits of ``value``, most significant first.
+    Small on purpose, so that the C compiler inlines it; octets leave the
+    accumulator in :func:`flush_octets`."""
     w.acc = (w.acc << nbits) | value
     w.nacc += nbits
     if w.nacc >= 8:
-        if w.size + 8 > w.cap:
-            writer_reserve(w, 8)
-        while w.nacc >= 8:
-            w.nacc -= 8
-            w.buf[w.size] = <unsigned char>(w.acc >> w.nacc)
-            w.size += 1
-        w.acc &= ((<uint64_t>1) << w.nacc) - 1
+        return flush_octets(w)
     return 0
 
 
@@ -177,9 +188,11 @@ cdef inline int put_numeric_string(Writer* w, object s, Py_ssize_t lb, Py_ssize_
     a character, the index of the character in " 0123456789" (X.691 30.5.4:
     the alphabet's largest value does not fit 4 bits, so indices are sent)."""
     cdef Py_ssize_t n, i
-    cdef uint64_t ch
     cdef uint64_t batch = 0
     cdef int count = 0
+    cdef unsigned int digit
+    cdef Py_UCS4 ch
+    cdef const unsigned char* data
     if type(s) is not str:
         if s is None:
             return raise_encode(where, "missing (None); a NumericString is required")
@@ -189,14 +202,21 @@ cdef inline int put_numeric_string(Writer* w, object s, Py_ssize_t lb, Py_ssize_
     if n < lb or n > ub:
         return raise_encode(where, f"{n} characters, expected {lb} to {ub}")
     put_bits(w, n - lb, length_bits)
+    if not PyUnicode_IS_COMPACT_ASCII(s):
+        for i in range(n):  # some character is not ASCII, so not numeric: name it
+            ch = PyUnicode_READ_CHAR(s, i)
+            if ch > 127:
+                return raise_encode(where, f"{s[i]!r} is not a NumericString character (digits and space only)")
+    data = <const unsigned char*>PyUnicode_DATA(s)
     for i in range(n):
-        ch = <uint64_t>PyUnicode_READ_CHAR(s, i)
-        if ch == 32:
+        # Index in " 0123456789": space 0, digits 1 to 10.
+        digit = <unsigned int>data[i] - 48
+        if digit <= 9:
+            batch = (batch << 4) | (digit + 1)
+        elif data[i] == 32:
             batch <<= 4
-        elif 48 <= ch <= 57:
-            batch = (batch << 4) | (ch - 47)
         else:
-            return raise_encode(where, f"{chr(<long>ch)!r} is not a NumericString character (digits and space only)")
+            return raise_encode(where, f"{s[i]!r} is not a NumericString character (digits and space only)")
         count += 1
         if count == NUMERIC_BATCH:
             put_bits(w, batch, 4 * NUMERIC_BATCH)
@@ -270,17 +290,21 @@ cdef inline int need_bits(Reader* r, Py_ssize_t nbits, const char* where) except
 
 
 cdef inline uint64_t take_bits(Reader* r, int nbits) noexcept:
-    """The next ``nbits`` (0..56) bits; the caller has checked they exist."""
-    cdef uint64_t v = 0
-    cdef Py_ssize_t pos = r.pos
-    cdef int avail, take
-    while nbits > 0:
-        avail = 8 - (pos & 7)
-        take = avail if avail < nbits else nbits
-        v = (v << take) | ((r.buf[pos >> 3] >> (avail - take)) & ((1 << take) - 1))
-        pos += take
-        nbits -= take
-    r.pos = pos
+    """The next ``nbits`` (0..56) bits; the caller has checked they exist.
+    Gathers the octets they span (at most 8), then shifts once."""
+    cdef Py_ssize_t first, last, i
+    cdef uint64_t v
+    cdef int span
+    if nbits == 0:
+        return 0
+    first = r.pos >> 3
+    last = (r.pos + nbits - 1) >> 3
+    v = r.buf[first]
+    for i in range(first + 1, last + 1):
+        v = (v << 8) | r.buf[i]
+    span = <int>(last - first + 1) * 8
+    v = (v >> (span - (r.pos & 7) - nbits)) & (((<uint64_t>1) << nbits) - 1)
+    r.pos += nbits
     return v
 
 
@@ -310,37 +334,39 @@ cdef inline void take_octets(Reader* r, unsigned char* out, Py_ssize_t n) noexce
     r.pos += 8 * n
 
 
-cdef inline str get_numeric_string(Reader* r, Py_ssize_t lb, Py_ssize_t ub, int length_bits,
-                                   const char* where):
-    cdef Py_ssize_t n = get_bits(r, length_bits, where) + lb
-    cdef Py_ssize_t i, j, batch
-    cdef unsigned char local[64]
-    cdef unsigned char* chars = local
+cdef inline int take_numeric_chars(Reader* r, unsigned char* chars, Py_ssize_t n, const char* where) except -1:
+    """``n`` NumericString characters, 4 bits each, read up to 14 at a time;
+    the caller has checked they exist."""
+    cdef Py_ssize_t i = 0, j, batch
     cdef uint64_t bits
     cdef int idx
+    while i < n:
+        batch = n - i if n - i < NUMERIC_BATCH else NUMERIC_BATCH
+        bits = take_bits(r, <int>(4 * batch))
+        for j in range(batch - 1, -1, -1):
+            idx = bits & 15
+            bits >>= 4
+            if idx > 10:
+                return raise_decode(where, f"character index {idx} is not in the NumericString alphabet (0 to 10)")
+            chars[i + j] = b" 0123456789"[idx]
+        i += batch
+    return 0
+
+
+cdef inline str get_numeric_string(Reader* r, Py_ssize_t lb, Py_ssize_t ub, int length_bits,
+                                   const char* where):
+    """The characters go straight into a new compact-ASCII ``str``: every one
+    is checked against the alphabet here, so no second pass is needed."""
+    cdef Py_ssize_t n = get_bits(r, length_bits, where) + lb
+    cdef str s
     if n > ub:
         raise_decode(where, f"length {n} exceeds the maximum of {ub}")
     need_bits(r, 4 * n, where)
-    if n > 64:
-        chars = <unsigned char*>PyMem_Malloc(n)
-        if chars == NULL:
-            raise MemoryError()
-    try:
-        i = 0
-        while i < n:
-            batch = n - i if n - i < NUMERIC_BATCH else NUMERIC_BATCH
-            bits = take_bits(r, <int>(4 * batch))
-            for j in range(batch - 1, -1, -1):
-                idx = bits & 15
-                bits >>= 4
-                if idx > 10:
-                    raise_decode(where, f"character index {idx} is not in the NumericString alphabet (0 to 10)")
-                chars[i + j] = b" 0123456789"[idx]
-            i += batch
-        return PyUnicode_DecodeASCII(<const char*>chars, n, NULL)
-    finally:
-        if chars != local:
-            PyMem_Free(chars)
+    if n == 0:
+        return ""
+    s = PyUnicode_New(n, 127)
+    take_numeric_chars(r, <unsigned char*>PyUnicode_DATA(s), n, where)
+    return s
 
 
 cdef inline Py_ssize_t get_length(Reader* r, bint* fragment, const char* where) except -1:

@@ -55,6 +55,20 @@ def asn1_type(typ: Type) -> str:
     return typ.name or "CHOICE { " + ", ".join(f"{a.name} {asn1_type(a.type)}" for a in typ.alternatives) + " }"
 
 
+INTERN_LIMIT = 64  # values of a SEQUENCE of enums small enough to pre-build them all
+
+
+def internable(typ: SequenceType) -> bool:
+    """A SEQUENCE with only ENUMERATED fields (or none) has few values, all
+    immutable: the decoder returns pre-built instances instead of allocating."""
+    count = 1
+    for f in typ.fields:
+        if not isinstance(f.type, EnumType):
+            return False
+        count *= len(f.type.items)
+    return count <= INTERN_LIMIT
+
+
 def function_name(pdu: SequenceType) -> str:
     return snake_case(pdu.name)
 
@@ -176,6 +190,15 @@ def _decode_value(body: _Body, typ: Type, path: list[str], indent: int) -> str:
 
 
 def _decode_sequence(body: _Body, typ: SequenceType, path: list[str], indent: int) -> str:
+    if internable(typ):
+        if not typ.fields:
+            return f"<{typ.name}>_{typ.name}_interned[0]"
+        index = body.var("Py_ssize_t", "k")
+        for n, f in enumerate(typ.fields):
+            e = f.type
+            read = f'get_index(r, {len(e.items)}, {e.index_bits}, b"ENUMERATED", {_where([*path, f.name])})'
+            body.add(indent, f"{index} = {read}" if n == 0 else f"{index} = {index} * {len(e.items)} + {read}")
+        return f"<{typ.name}>_{typ.name}_interned[{index}]"
     var = body.var(typ.name)
     body.add(indent, f"{var} = {typ.name}.__new__({typ.name})")
     for f in typ.fields:
@@ -288,6 +311,7 @@ def emit_pyx(model: Model) -> str:
     out.append("from hanode._uper cimport *")
     out.append("")
     out.append("import enum")
+    out.append("import itertools")
     out.append("")
     out.append("from hanode.errors import DecodeError, EncodeError")
     out.append("")
@@ -304,6 +328,17 @@ def emit_pyx(model: Model) -> str:
     for cls in model.classes:
         out.append("")
         out += _emit_class(cls, model)
+        out.append("")
+    interned = [c for c in model.classes if internable(c)]
+    if interned:
+        out.append("")
+        out.append("# Immutable values with few possible contents are decoded to shared instances.")
+        for cls in interned:
+            if cls.fields:
+                enums = ", ".join(f.type.name for f in cls.fields)
+                out.append(f"cdef tuple _{cls.name}_interned = tuple({cls.name}(*v) for v in itertools.product({enums}))")
+            else:
+                out.append(f"cdef tuple _{cls.name}_interned = ({cls.name}(),)")
         out.append("")
     for pdu in model.pdus:
         name = function_name(pdu)
