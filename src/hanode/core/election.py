@@ -211,14 +211,12 @@ class Election:
         self.peer_alive = False
         self.peer_health = None
         self.last_rx = None
-        was = self.state
         actions += self._go("freeze", now)
         if self.state == "demoting":
             if self.then != "stop":
                 self.then = "rejoin"
         else:
             self.started = now
-        del was
         return actions, True
 
     # -- the peer link --------------------------------------------------------------------------
@@ -509,6 +507,12 @@ class Election:
         actions: list[Action] = [Log("warning", "peer", f"peer {self.peer} lost: {why}")]
         actions += self._drop_link(f"peer lost: {why}")
         actions += self._link_lost(now)
+        return actions + self._without_peer(now)
+
+    def _without_peer(self, now: float) -> list[Action]:
+        """React to having no peer: a standby takes over (if a witness allows),
+        an active one that reaches no witness steps down."""
+        actions: list[Action] = []
         state = self.state
         if state == "standby":
             if self.stopping:
@@ -558,7 +562,7 @@ class Election:
         """After a demotion: act on what happened meanwhile."""
         actions: list[Action] = []
         if self.state == "standby" and not self.peer_alive:
-            return self._peer_lost(now, "lost while we were demoting") if self.last_rx is not None or True else actions
+            return self._without_peer(now)  # the peer was lost while we demoted
         if self.link_up:
             actions += self._opening(now)
         actions += self._answer_held(now)
@@ -593,13 +597,13 @@ class Election:
         old, self.state = self.state, t.target
         self.entered.append(t.target)
         if t.target != "demoting":
-            self.then = None if t.target != "demoting" else self.then
+            self.then = None  # only a demotion has somewhere to lead
         if t.target == "stopped":
             return [Log("info", "election", f"{old} -> stopped ({stimulus})")]
         if t.target in ("active", "promoting") and old not in ("active", "promoting"):
             self.active_at_freeze = None  # a new term: a later freeze records it anew
         if t.target == "unassigned":
-            self.opening_sent = not self.link_up and self.opening_sent
+            self.opening_sent = False  # an unassigned node nominates anew
             self.own_nominee = None
         return [Log("info", "election", f"{old} -> {t.target} ({stimulus})")]
 
