@@ -298,6 +298,8 @@ class Election:
     def set_witness(self, reachable: bool, now: float) -> list[Action]:
         if reachable == self.witness_ok:
             return []
+        if reachable and self.witness_ok is False and self.state == "unassigned":
+            self.started = now  # back from isolation: electing again, the peer gets startup_grace
         self.witness_ok = reachable
         actions: list[Action] = [Log("info" if reachable else "warning", "election", f"witness {'reachable' if reachable else 'unreachable'}")]
         if not reachable and not self.peer_alive and self.state in ("active", "promoting"):
@@ -318,6 +320,8 @@ class Election:
                 self.then = "stop"
         elif self.pending is not None and self.handing_over:
             return actions  # our hand-over is in flight: stop once it is answered
+        else:
+            return actions + self._stop(now)  # unassigned or standby: nothing to hand over
         return actions + self._go("shutdown", now)
 
     # -- the role subsystem reports -----------------------------------------------------------
@@ -450,6 +454,12 @@ class Election:
             return [Log("warning", "election", f"ignored a reply that does not name this pair: {body!r}")]
         if self.stopping and handing_over:
             return self._stop(now)
+        if self.state not in ("unassigned", "standby"):
+            # The election moved on since we nominated (a hand-over made us
+            # promote): the answer is consistent, or overtaken.
+            if body.active == self.name:
+                return []
+            return [Log("warning", "election", f"ignored an answer overtaken by the election: {body!r} while {self.state}")]
         if body.active == self.name:
             if handing_over:
                 return self._refused_hand_over(now, "assigned active")

@@ -16,7 +16,7 @@ from hanode.codec import ElectionMessage, HealthMonitorMessage, RoleMessage, Ser
 __all__ = [
     "Event", "Tick", "PeerConnected", "PeerMessage", "PeerDisconnected", "PeerRefused",
     "ComponentConnected", "ComponentMessage", "ComponentDisconnected", "CommandFinished",
-    "ClientConnected", "ClientMessage", "ClientDisconnected", "WitnessChanged", "Shutdown",
+    "ClientConnected", "ClientMessage", "ClientDisconnected", "WitnessChanged", "Shutdown", "CommandsFenced",
     "Action", "SendPeer", "ClosePeer", "SendComponent", "CloseComponent", "RunCommand",
     "SendClient", "CloseClient", "StatusChanged", "Log", "Stopped",
 ]
@@ -108,6 +108,12 @@ class WitnessChanged(Event):
 @dataclass(frozen=True, slots=True)
 class Shutdown(Event):
     """SIGTERM or SIGINT: hand the role over if we can, then stop."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandsFenced(Event):
+    """The guard ran every command component's ``on_standby`` while we were
+    stalled: their roles are unknown and must be given again."""
 
 
 class Action:

@@ -21,6 +21,7 @@ from .events import (
     ClientMessage,
     CloseComponent,
     CommandFinished,
+    CommandsFenced,
     ComponentConnected,
     ComponentDisconnected,
     ComponentMessage,
@@ -67,6 +68,7 @@ class Node:
             ClientDisconnected: lambda e, now: self.status.disconnected(e.client),
             WitnessChanged: lambda e, now: self.election.set_witness(e.reachable, now),
             Shutdown: lambda e, now: self.election.shutdown(now),
+            CommandsFenced: self._commands_fenced,
         }
         self._settle_actions: list[Action] = []
 
@@ -131,6 +133,13 @@ class Node:
         if event.command == "check":
             return self.monitor.check_finished(event.component_id, event.ok, now)
         return self.roles.command_finished(event.component_id, event.command, event.ok, now)
+
+    def _commands_fenced(self, event: CommandsFenced, now: float) -> list[Action]:
+        actions: list[Action] = [Log("warning", "role", "the guard fenced the command components while we stalled: assigning their roles again")]
+        for c in self.spec.components:
+            if c.kind == "command":
+                actions += self.roles.reassign(c.id, now)
+        return actions
 
     def _assign(self, notice: AssignRole) -> Action:
         spec = self.monitor.components[notice.component_id].spec

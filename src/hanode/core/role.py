@@ -41,6 +41,7 @@ ROLE_TABLE = TransitionTable(
     [
         Transition("unassigned", "SetRole sent", "assigning"),
         Transition("assigning", "success to standby", "standby"),
+        Transition("failed", "success while unhealthy", "failed", "holds the role; failed until healthy"),
         Transition("assigning", "success to active", "active"),
         Transition("assigning", "failure", "failed", "retried with backoff"),
         Transition("assigning", "timeout", "failed", "retried with backoff"),
@@ -167,6 +168,14 @@ class RoleManager:
         self._dirty = True
         return self._advance(now)
 
+    def reassign(self, component_id: str, now: float) -> list[Action]:
+        """The component's role is unknown (fenced behind our back): give it ours again."""
+        c = self.components[component_id]
+        c.confirmed = None
+        c.retry_at = None
+        self._dirty = True
+        return self._advance(now)
+
     def response(self, component_id: str, correlation_id: str, code: ReturnCode, now: float) -> list[Action]:
         """A ``SetRoleResponse`` from a component."""
         c = self.components[component_id]
@@ -205,11 +214,16 @@ class RoleManager:
             c.confirmed = role
             c.backoff = BACKOFF_FIRST
             c.failed_role = None
-            self._set(c, ROLE_TABLE.get(c.state, f"success to {role.name}").target)
+            # Its health failed while the request was out: it holds the role
+            # now (a demotion must reach it) but stays failed until healthy.
+            stimulus = f"success to {role.name}" if c.state == "assigning" else "success while unhealthy"
+            self._set(c, ROLE_TABLE.get(c.state, stimulus).target)
         else:
             c.confirmed = None
             c.failed_role = role
-            c.retry_at = now + c.backoff
+            # Back off only when asking again for the same role; a role wanted
+            # since goes out at once (SPEC 4: the newest, once the answer is in).
+            c.retry_at = now + c.backoff if self._wanted_now(c) == role else None
             actions.append(Log("warning", "role", f"component {c.spec.id} ({c.spec.name}) could not become {role.name}: {why}; retry in {c.backoff:g} s"))
             c.backoff = min(c.backoff * 2, BACKOFF_MAX)
             self._set(c, ROLE_TABLE.get(c.state, "failure" if why != "timed out" else "timeout").target)
