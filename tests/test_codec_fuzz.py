@@ -121,10 +121,12 @@ def _candidates_fit(msg) -> bool:
 
 
 def _encodable(msg) -> bool:
-    # asn1tools may decode NumericString indexes or strings we cannot represent
+    # asn1tools may decode NumericString indexes or strings we cannot represent,
+    # and it does not check SIZE(0..16) when decoding (a 5-bit length can say 31).
+    ids = (msg.correlation_id, getattr(msg, "component_id", ""))
     try:
         return ref_encode(msg) is not None and all(
-            c in " 0123456789" for c in msg.correlation_id + getattr(msg, "component_id", "")
+            len(i) <= 16 and all(c in " 0123456789" for c in i) for i in ids
         )
     except Exception:
         return False

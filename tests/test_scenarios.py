@@ -36,7 +36,6 @@ from hanode.codec import (
 )
 from hanode.core import ComponentSpec, Log, PeerMessage, SendComponent, Stopped, Timers
 from hanode.core.status import TOKENS
-from hanode.core.table import LocalProtocolError
 from hanode.core import StatusChanged
 
 A, B = "alpha", "beta"
