@@ -258,8 +258,8 @@ class Monitor:
         actions: list[Action] = []
         interval = self.timers.heartbeat_interval
         if now >= self._next_beat:
-            self._beat_seq += 1
-            seq = str(self._beat_seq % 10**16)
+            self._beat_seq = self._beat_seq % (10**16 - 1) + 1  # 1 to 16 digits, like every counter
+            seq = str(self._beat_seq)
             bill = _OK if node_healthy else _FAILED
             for conn, cid in self.conns.items():
                 if cid is not None:

@@ -1,0 +1,518 @@
+"""The node agent: a sans-IO :class:`~hanode.core.Node` run for real on Trio.
+
+The agent takes no decision: it turns sockets, processes and the clock into
+events for the node, and carries out the actions the node returns. Every
+event goes through :meth:`Agent.handle`, which is synchronous: sends are
+queued on their connection, never awaited, so one slow socket never holds
+up the others.
+
+Tasks, in one nursery, started in dependency order with ``nursery.start``:
+the peer listener, the component listener, the status listener, then the
+ticker (wakes the node at ``next_deadline()`` through a cancel scope whose
+deadline follows it), the peer dialer and the witness prober. Commands run in
+their own tasks, bounded by ``command_timeout``.
+
+The peer link, as SPEC section 3 recommends: the node whose name sorts first
+dials (with backoff) and the other accepts. A new incoming connection
+replaces the current one only when that one has been silent for an
+interval. The accepting node, when its link closes, dials once too: a
+refused connection means its peer's agent is gone, and the node is told at
+once (a killed agent is noticed in milliseconds).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import tempfile
+import itertools
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+
+import trio
+
+if sys.version_info < (3, 11):  # pragma: no cover - trio brings the backport there
+    from exceptiongroup import BaseExceptionGroup
+
+from hanode.config import AgentConfig, Endpoint
+from hanode.core import (
+    Action,
+    ClientConnected,
+    ClientDisconnected,
+    ClientMessage,
+    CloseClient,
+    CommandsFenced,
+    CloseComponent,
+    ClosePeer,
+    CommandFinished,
+    ComponentConnected,
+    ComponentDisconnected,
+    ComponentMessage,
+    Log,
+    Node,
+    PeerConnected,
+    PeerDisconnected,
+    PeerMessage,
+    PeerRefused,
+    RunCommand,
+    SendClient,
+    SendComponent,
+    SendPeer,
+    Shutdown,
+    StatusChanged,
+    Stopped,
+    Tick,
+    WitnessChanged,
+)
+from hanode.wire import CLIENT_TYPES, COMPONENT_TYPES, PEER_TYPES
+
+from .connection import Connection, connect, open_listeners
+
+log = logging.getLogger("hanode.agent")
+
+_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+PEER_QUEUE = 256          # frames queued for the peer before the link counts as stuck
+COMPONENT_QUEUE = 256
+RECENT_EVENTS = 200       # Log actions kept for the dashboard
+REFUSED = object()        # what _connect_peer returns when nothing listens at the peer's address
+PROBE_DELAYS = (0.0, 0.01, 0.02, 0.04, 0.08)  # seconds between the accepting side's probes
+FIRST_REDIAL = 0.01       # the dialling side's first retry: a dying peer refuses within ms
+
+
+class Agent:
+    """One node's agent. Create it, then ``await nursery.start(agent.run)``."""
+
+    def __init__(self, config: AgentConfig):
+        self.config = config
+        self.spec = config.node_spec()
+        self.node: Node | None = None
+        self._ids = itertools.count(1)
+        self.peer: Connection | None = None
+        self.components: dict[int, Connection] = {}
+        self.clients: dict[int, Connection] = {}
+        self.stopped = trio.Event()          # the node has stopped (after a Shutdown)
+        self.finished = trio.Event()         # run() has returned: connections closed
+        self.recent: deque[tuple[float, Log]] = deque(maxlen=RECENT_EVENTS)
+        self.status_hooks: list[Callable[[str, str], None]] = []
+        self._nursery: trio.Nursery | None = None
+        self._tick_scope: trio.CancelScope | None = None
+        self._peer_changed = trio.Event()  # set (and renewed) whenever self.peer changes
+        self._commands = {c.id: c for c in config.components}
+        self._stop_requested = False
+
+    # -- the one entry point --------------------------------------------------------
+    def handle(self, event) -> None:
+        """Feed one event to the node and carry out what it says."""
+        node = self.node
+        assert node is not None, "the agent is not running"
+        for action in node.handle(event, trio.current_time()):
+            self._act(action)
+        if self._tick_scope is not None:
+            self._tick_scope.deadline = node.next_deadline()
+
+    def _act(self, action: Action) -> None:
+        t = type(action)
+        if t is SendComponent:
+            conn = self.components.get(action.conn)
+            if conn is not None:
+                conn.send(action.msg)
+        elif t is SendPeer:
+            if self.peer is not None and self.peer.id == action.link:
+                self.peer.send(action.msg)
+        elif t is SendClient:
+            conn = self.clients.get(action.client)
+            if conn is not None:
+                conn.send(action.msg)
+        elif t is Log:
+            self.recent.append((trio.current_time(), action))
+            log.log(_LEVELS.get(action.level, logging.INFO), "%s: %s", action.kind, action.text)
+        elif t is ClosePeer:
+            if self.peer is not None and self.peer.id == action.link:
+                self.peer.close(action.reason, flush=True)
+        elif t is CloseComponent:
+            conn = self.components.get(action.conn)
+            if conn is not None:
+                conn.close(action.reason)
+        elif t is CloseClient:
+            conn = self.clients.get(action.client)
+            if conn is not None:
+                conn.close(action.reason)
+        elif t is RunCommand:
+            assert self._nursery is not None
+            self._nursery.start_soon(self._run_command, action.component_id, action.command)
+        elif t is StatusChanged:
+            for hook in self.status_hooks:
+                hook(action.old, action.new)
+        elif t is Stopped:
+            self.stopped.set()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """Serve until the node stops (after a Shutdown) or the caller cancels."""
+        try:
+            await self._run(task_status)
+        finally:
+            self.finished.set()
+
+    async def _run(self, task_status) -> None:
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            guard = await self._start_guard() if any(c.kind == "command" for c in self.config.components) else None
+            self.node = Node(self.spec, trio.current_time())
+            if guard is not None:
+                nursery.start_soon(self._pulse_guard, guard)
+                nursery.start_soon(self._hear_guard, guard)
+            await nursery.start(self._serve, self.config.listen, self._peer_accepted, "peer")
+            if self.config.components or self.config.components_listen is not None:
+                await nursery.start(self._serve, self.config.components_listen, self._component_accepted, "component")
+            if self.config.status_listen is not None:
+                await nursery.start(self._serve, self.config.status_listen, self._client_accepted, "status")
+            await nursery.start(self._ticker)
+            nursery.start_soon(self._dialer)
+            if self.config.witness:
+                nursery.start_soon(self._witness_prober)
+            task_status.started(self)
+            await self.stopped.wait()
+            for conn in [self.peer, *self.components.values(), *self.clients.values()]:
+                if conn is not None:
+                    conn.close("agent stopped", flush=True)
+            with trio.move_on_after(1):
+                while self.peer is not None or self.components or self.clients:
+                    await trio.sleep(0.01)
+            nursery.cancel_scope.cancel()
+
+    def shutdown(self) -> None:
+        """Begin a graceful shutdown (SIGTERM): hand over, then stop."""
+        if not self._stop_requested:
+            self._stop_requested = True
+            self.handle(Shutdown())
+
+    async def fence_commands(self) -> None:
+        """Run every command component's on_standby: the last resort of a
+        shutdown that could not complete in time."""
+        async with trio.open_nursery() as nursery:
+            for component in self.config.components:
+                if component.on_standby is not None:
+                    nursery.start_soon(run_shell, component.on_standby, component.command_timeout)
+
+    # -- the guard of command components -------------------------------------------------
+    @property
+    def guard_lock(self) -> str:
+        return os.path.join(tempfile.gettempdir(), f"hanode-{self.spec.name}.guard.lock")
+
+    async def _start_guard(self) -> trio.Process:
+        """Wait for a predecessor's guard to finish fencing, then start ours."""
+        wait = sum(c.command_timeout for c in self.config.components if c.kind == "command") + 5
+        if not await trio.to_thread.run_sync(_wait_for_lock, self.guard_lock, wait):
+            log.warning("the previous guard still holds %s after %g s; going on", self.guard_lock, wait)
+        spec = {
+            "fence_after": self.spec.timers.freeze_time,
+            "commands": [[c.id, c.on_standby, c.command_timeout] for c in self.config.components if c.kind == "command"],
+        }
+        process = await trio.lowlevel.open_process(
+            [sys.executable, "-m", "hanode.guard", "--spec", json.dumps(spec), "--lock", self.guard_lock],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
+        )
+        ready = await process.stdout.receive_some(64)
+        if not ready.startswith(b"ready"):
+            raise RuntimeError(f"the fencing guard did not start (it said {ready!r})")
+        log.info("fencing guard started (pid %d): command components go standby if this agent dies or freezes", process.pid)
+        return process
+
+    async def _pulse_guard(self, guard: trio.Process) -> None:
+        """One byte an interval; if this loop stalls, the guard fences."""
+        interval = self.spec.timers.heartbeat_interval
+        try:
+            while True:
+                await guard.stdin.send_all(b".")
+                await trio.sleep(interval)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            log.error("the fencing guard is gone")
+        finally:
+            with trio.CancelScope(shield=True):
+                await guard.stdin.aclose()  # EOF: the guard fences once more and exits
+
+    async def _hear_guard(self, guard: trio.Process) -> None:
+        async for chunk in guard.stdout:
+            if b"fenced" in chunk:
+                self.handle(CommandsFenced())
+
+    # -- time --------------------------------------------------------------------------------
+    async def _ticker(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        assert self.node is not None
+        task_status.started()
+        while True:
+            with trio.CancelScope(deadline=self.node.next_deadline()) as scope:
+                self._tick_scope = scope
+                await trio.sleep_forever()
+            self._tick_scope = None
+            self.handle(Tick())
+
+    # -- listeners ----------------------------------------------------------------------------
+    async def _serve(self, endpoint: Endpoint, handler, kind: str, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        listeners = await open_listeners(endpoint)
+        log.info("listening for %s connections on %s", kind, endpoint)
+        try:
+            await trio.serve_listeners(
+                lambda stream: handler(stream, _remote(stream)), listeners, task_status=task_status
+            )
+        finally:
+            if endpoint.is_unix:
+                with contextlib.suppress(OSError):
+                    os.unlink(endpoint.path)
+
+    async def _component_accepted(self, stream, remote: str) -> None:
+        limits = self.config.limits
+        if len(self.components) >= limits.max_component_connections:
+            log.warning("refused a component connection from %s: %d open (limits.max_component_connections)", remote, len(self.components))
+            await trio.aclose_forcefully(stream)
+            return
+        conn = Connection(
+            stream, next(self._ids), "component", COMPONENT_TYPES,
+            max_payload=limits.max_frame, queue=COMPONENT_QUEUE,
+            on_message=lambda c, m: self.handle(ComponentMessage(c.id, m)),
+            on_closed=self._component_closed,
+            first_pdu_timeout=limits.handshake_timeout, peer=remote,
+        )
+        self.components[conn.id] = conn
+        self.handle(ComponentConnected(conn.id))
+        await conn.run()
+
+    def _component_closed(self, conn: Connection, reason: str) -> None:
+        self.components.pop(conn.id, None)
+        log.info("component connection %s closed: %s", conn.id, reason)
+        if not self.stopped.is_set():
+            self.handle(ComponentDisconnected(conn.id))
+
+    async def _client_accepted(self, stream, remote: str) -> None:
+        limits = self.config.limits
+        if len(self.clients) >= limits.max_status_clients:
+            log.warning("refused a status client from %s: %d connected (limits.max_status_clients)", remote, len(self.clients))
+            await trio.aclose_forcefully(stream)
+            return
+        conn = Connection(
+            stream, next(self._ids), "client", CLIENT_TYPES,
+            max_payload=limits.max_frame, queue=limits.client_queue,
+            on_message=lambda c, m: self.handle(ClientMessage(c.id, m)),
+            on_closed=self._client_closed, peer=remote,
+        )
+        self.clients[conn.id] = conn
+        self.handle(ClientConnected(conn.id))
+        await conn.run()
+
+    def _client_closed(self, conn: Connection, reason: str) -> None:
+        self.clients.pop(conn.id, None)
+        log.info("status client %s (%s) disconnected: %s", conn.id, conn.peer, reason)
+        if not self.stopped.is_set():
+            self.handle(ClientDisconnected(conn.id))
+
+    # -- the peer link ---------------------------------------------------------------------------
+    @property
+    def dials(self) -> bool:
+        """The node whose name sorts first dials; the other accepts."""
+        return self.spec.name < self.spec.peer
+
+    async def _peer_accepted(self, stream, remote: str) -> None:
+        if self.dials:
+            # Only the other node's probe dials reach the dialling side: the
+            # accept was the answer it wanted.
+            await trio.aclose_forcefully(stream)
+            return
+        current = self.peer
+        if current is not None and not current.closed:
+            quiet = trio.current_time() - (current.last_rx or 0.0)
+            if quiet < self.spec.timers.heartbeat_interval:
+                log.warning("refused a second peer connection from %s: the current link is alive", remote)
+                await trio.aclose_forcefully(stream)
+                return
+            current.close("replaced by a new connection from the peer")
+        await self._adopt_peer(stream, remote).run()
+
+    def _adopt_peer(self, stream, remote: str) -> Connection:
+        """Make ``stream`` the peer connection, synchronously: nothing can
+        slip in between the check that there is none and this."""
+        conn = Connection(
+            stream, next(self._ids), "peer", PEER_TYPES,
+            max_payload=self.config.limits.max_frame, queue=PEER_QUEUE,
+            on_message=lambda c, m: self.handle(PeerMessage(c.id, m)),
+            on_closed=self._peer_closed, peer=remote,
+        )
+        self._set_peer(conn)
+        self.handle(PeerConnected(conn.id))
+        return conn
+
+    def _set_peer(self, conn: Connection | None) -> None:
+        self.peer = conn
+        self._peer_changed.set()
+        self._peer_changed = trio.Event()
+
+    def _peer_closed(self, conn: Connection, reason: str) -> None:
+        if self.peer is not conn:
+            return
+        self._set_peer(None)
+        log.info("peer connection %s (%s) closed: %s", conn.id, conn.peer, reason)
+        if not self.stopped.is_set():
+            self.handle(PeerDisconnected(conn.id))
+            if not self.dials and self._nursery is not None:
+                self._nursery.start_soon(self._probe_peer)
+
+    async def _dialer(self) -> None:
+        """Keep one connection to the peer (the dialling side) with backoff."""
+        if not self.dials:
+            return
+        interval = self.spec.timers.heartbeat_interval
+        backoff = FIRST_REDIAL
+        while True:
+            while self.peer is not None:
+                await self._peer_changed.wait()
+            stream = await self._connect_peer()
+            if stream is None or stream is REFUSED:
+                await trio.sleep(backoff)
+                backoff = min(backoff * 2, max(1.0, interval))
+                continue
+            backoff = FIRST_REDIAL
+            if self.peer is not None:  # the peer dialled us meanwhile: keep that one
+                await trio.aclose_forcefully(stream)
+                continue
+            self._nursery.start_soon(self._adopt_peer(stream, str(self.config.peer_address)).run)
+
+    async def _probe_peer(self) -> None:
+        """The accepting side's dials after a loss: is anything listening?
+
+        A killed agent's kernel may close its connection a moment before its
+        listener, and a connect in that moment still completes: so probe a few
+        times over some tens of milliseconds, while no new link has come."""
+        for delay in PROBE_DELAYS:
+            await trio.sleep(delay)
+            if self.peer is not None or self.stopped.is_set():
+                return
+            stream = await self._connect_peer()
+            if stream is REFUSED:
+                return  # reported: the node knows its peer is gone
+            if stream is not None:
+                await trio.aclose_forcefully(stream)
+        log.debug("probe: the peer's listener at %s still accepts", self.config.peer_address)
+
+    async def _connect_peer(self):
+        """A connection to the peer's listener; REFUSED (reported to the node)
+        when nothing listens there; None when it failed otherwise."""
+        address = self.config.peer_address
+        timeout = max(self.spec.timers.dead_time, 0.5)
+        try:
+            with trio.fail_after(timeout):
+                return await connect(address)
+        except trio.TooSlowError:
+            return None
+        except OSError as e:
+            if refused(e):
+                if not self.stopped.is_set():
+                    self.handle(PeerRefused())
+                return REFUSED
+            log.debug("dialling the peer at %s failed: %s (%r)", address, e, e.__cause__)
+            return None
+
+    # -- witness ----------------------------------------------------------------------------------
+    async def _witness_prober(self) -> None:
+        period = max(self.spec.timers.heartbeat_interval * self.spec.timers.dead_after, 0.5)
+        last: bool | None = None
+        while True:
+            reachable = await self._probe_witnesses(period)
+            if reachable != last:
+                last = reachable
+                self.handle(WitnessChanged(reachable))
+            await trio.sleep(period)
+
+    async def _probe_witnesses(self, timeout: float) -> bool:
+        for endpoint in self.config.witness:
+            with trio.move_on_after(timeout):
+                try:
+                    stream = await connect(endpoint)
+                except OSError:
+                    continue
+                await trio.aclose_forcefully(stream)
+                return True
+        return False
+
+    # -- commands ----------------------------------------------------------------------------------
+    async def _run_command(self, component_id: str, command: str) -> None:
+        component = self._commands[component_id]
+        line = getattr(component, command)
+        if line is None:  # no check configured: always healthy
+            self.handle(CommandFinished(component_id, command, True))
+            return
+        ok, detail = await run_shell(line, component.command_timeout)
+        level = logging.INFO if ok else logging.WARNING
+        if command != "check" or not ok:
+            log.log(level, "component %s (%s) %s: %s", component_id, component.name, command, detail)
+        if not self.stopped.is_set():
+            self.handle(CommandFinished(component_id, command, ok))
+
+
+def _wait_for_lock(path: str, timeout: float) -> bool:
+    """Block until nobody holds ``path``'s lock (or ``timeout``); then let it go."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.05)
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def refused(error: BaseException) -> bool:
+    """Whether a failed connect was refused (nothing listens), looking through
+    the exception group trio.open_tcp_stream wraps its attempts in."""
+    if isinstance(error, ConnectionRefusedError) or getattr(error, "errno", None) == errno.ECONNREFUSED:
+        return True
+    inner = error.__cause__
+    if isinstance(inner, BaseExceptionGroup):
+        return bool(inner.exceptions) and all(refused(e) for e in inner.exceptions)
+    return inner is not None and refused(inner)
+
+
+async def run_shell(line: str, timeout: float) -> tuple[bool, str]:
+    """Run ``line`` with /bin/sh under ``timeout``; (exit status 0, what it said)."""
+
+    async def kill_group(process: trio.Process) -> None:
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+    result = None
+    with trio.move_on_after(timeout) as scope:
+        result = await trio.run_process(
+            ["/bin/sh", "-c", line], check=False, capture_stdout=True, capture_stderr=True,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True, deliver_cancel=kill_group,
+        )
+    if scope.cancelled_caught or result is None:
+        return False, f"killed after command_timeout ({timeout:g} s): {line}"
+    output = (result.stdout + result.stderr).decode(errors="replace").strip()
+    summary = f"exit {result.returncode}" + (f": {output[-500:]}" if output else "")
+    return result.returncode == 0, summary
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+def _remote(stream) -> str:
+    try:
+        name = stream.socket.getpeername()
+    except (AttributeError, OSError):
+        return "?"
+    if isinstance(name, tuple):
+        return f"{name[0]}:{name[1]}"
+    return name or "local"

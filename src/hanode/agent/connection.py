@@ -1,0 +1,173 @@
+"""One framed connection on a Trio stream: messages in, messages out.
+
+The reader feeds every decoded message to a callback; the writer drains a
+bounded queue. Sending never blocks the caller: a connection whose queue is
+full is not reading and is closed (a slow status client must never slow the
+agent, SPEC section 6). The first malformed frame closes this connection and
+nothing else (section 2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Callable, Iterable
+
+import trio
+
+from hanode.config import Endpoint
+from hanode.errors import DecodeError, FrameError
+from hanode.wire import MessageReader, frame_message
+
+log = logging.getLogger("hanode.agent")
+
+_RECEIVE_SIZE = 65536
+
+
+class Connection:
+    """A framed, typed connection. ``run()`` serves it until it closes."""
+
+    def __init__(
+        self,
+        stream: trio.abc.Stream,
+        ident: int,
+        kind: str,
+        allowed: Iterable[int],
+        *,
+        max_payload: int,
+        queue: int,
+        on_message: Callable[["Connection", object], None],
+        on_closed: Callable[["Connection", str], None],
+        first_pdu_timeout: float | None = None,
+        peer: str = "",
+    ):
+        self.stream = stream
+        self.id = ident
+        self.kind = kind                 # "peer", "component" or "client", for logs
+        self.peer = peer                 # the remote address, for logs
+        self._reader = MessageReader(allowed, max_payload)
+        self._out_send, self._out_recv = trio.open_memory_channel[bytes](queue)
+        self._on_message = on_message
+        self._on_closed = on_closed
+        self._first_pdu_timeout = first_pdu_timeout
+        self._scope = trio.CancelScope()
+        self.closed = False
+        self.reason = ""
+        self.received = 0                # messages received
+        self.last_rx: float | None = None
+
+    # -- called from the agent, synchronously ----------------------------------------
+    def send(self, msg) -> None:
+        """Queue ``msg``; a connection that does not keep up is closed."""
+        if self.closed:
+            return
+        try:
+            self._out_send.send_nowait(frame_message(msg))
+        except trio.WouldBlock:
+            self.close("not reading: its send queue is full")
+        except trio.ClosedResourceError:
+            pass  # closing with a flush: nothing more goes out
+
+    def close(self, reason: str, *, flush: bool = False) -> None:
+        """Close; with ``flush``, what is queued is sent first."""
+        if self.closed:
+            return
+        self.closed = True
+        self.reason = reason
+        if flush:
+            self._out_send.close()  # the writer drains the queue, then ends the connection
+        else:
+            self._scope.cancel()
+
+    # -- the tasks ---------------------------------------------------------------------
+    async def run(self) -> None:
+        """Serve the connection until either side closes it; then report once."""
+        try:
+            with self._scope:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._write)
+                    await self._read()
+                    nursery.cancel_scope.cancel()
+        finally:
+            with trio.CancelScope(shield=True):
+                await trio.aclose_forcefully(self.stream)
+            self.closed = True
+            self._on_closed(self, self.reason or "closed")
+
+    async def _read(self) -> None:
+        first = self._first_pdu_timeout
+        while True:
+            try:
+                if first is not None and self.received == 0:
+                    with trio.move_on_after(first) as timeout:
+                        data = await self.stream.receive_some(_RECEIVE_SIZE)
+                    if timeout.cancelled_caught:
+                        self.close(f"no PDU within {first:g} s of connecting")
+                        return
+                else:
+                    data = await self.stream.receive_some(_RECEIVE_SIZE)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as e:
+                self.close(f"receive failed: {e}")
+                return
+            if not data:
+                self.close("closed by the other side")
+                return
+            try:
+                messages = self._reader.feed(data)
+            except (FrameError, DecodeError) as e:
+                log.warning("%s connection %s from %s: closing it on bad input: %s", self.kind, self.id, self.peer or "?", e)
+                self.close(f"bad input: {e}")
+                return
+            if messages:
+                self.last_rx = trio.current_time()
+            for msg in messages:
+                self.received += 1
+                self._on_message(self, msg)
+                if self.closed:
+                    return
+
+    async def _write(self) -> None:
+        async with self._out_recv:
+            async for frame in self._out_recv:
+                # Whatever else is queued goes out in the same send.
+                batch = [frame]
+                while True:
+                    try:
+                        batch.append(self._out_recv.receive_nowait())
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
+                try:
+                    await self.stream.send_all(b"".join(batch) if len(batch) > 1 else frame)
+                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as e:
+                    self.close(f"send failed: {e}")
+                    return
+        # The queue was closed for a flush: everything is out, end the connection.
+        self._scope.cancel()
+
+
+async def open_listeners(endpoint: Endpoint) -> list:
+    """Listeners for a host:port, or an owner-only unix socket (a stale one is replaced)."""
+    if endpoint.is_unix:
+        path = endpoint.path
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # a stale socket from a previous run
+        sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)  # owner-only from the start: no window with a wider mode
+        try:
+            await sock.bind(path)
+        finally:
+            os.umask(old)
+        os.chmod(path, 0o600)
+        sock.listen(128)
+        return [trio.SocketListener(sock)]
+    return await trio.open_tcp_listeners(endpoint.port, host=endpoint.host)
+
+
+async def connect(endpoint: Endpoint) -> trio.abc.Stream:
+    """A stream to a host:port or a unix socket."""
+    if endpoint.is_unix:
+        return await trio.open_unix_socket(endpoint.path)
+    return await trio.open_tcp_stream(endpoint.host, endpoint.port)
