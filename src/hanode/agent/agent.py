@@ -89,10 +89,19 @@ FIRST_REDIAL = 0.01       # the dialling side's first retry: a dying peer refuse
 
 
 class Agent:
-    """One node's agent. Create it, then ``await nursery.start(agent.run)``."""
+    """One node's agent. Create it, then ``await nursery.start(agent.run)``.
 
-    def __init__(self, config: AgentConfig):
+    ``connector`` opens a stream to an Endpoint (the peer, a witness) and
+    ``listen=False`` opens no listener: tests pass in-memory streams to
+    ``accept_peer``/``accept_component``/``accept_client`` instead and run
+    under Trio's MockClock. The fencing guard is started only when
+    ``guard`` is true and there are command components."""
+
+    def __init__(self, config: AgentConfig, *, connector=None, listen: bool = True, guard: bool = True):
         self.config = config
+        self._connector = connector or connect
+        self._listen = listen
+        self._use_guard = guard
         self.spec = config.node_spec()
         self.node: Node | None = None
         self._ids = itertools.count(1)
@@ -166,16 +175,18 @@ class Agent:
     async def _run(self, task_status) -> None:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            guard = await self._start_guard() if any(c.kind == "command" for c in self.config.components) else None
+            wants_guard = self._use_guard and any(c.kind == "command" for c in self.config.components)
+            guard = await self._start_guard() if wants_guard else None
             self.node = Node(self.spec, trio.current_time())
             if guard is not None:
                 nursery.start_soon(self._pulse_guard, guard)
                 nursery.start_soon(self._hear_guard, guard)
-            await nursery.start(self._serve, self.config.listen, self._peer_accepted, "peer")
-            if self.config.components or self.config.components_listen is not None:
-                await nursery.start(self._serve, self.config.components_listen, self._component_accepted, "component")
-            if self.config.status_listen is not None:
-                await nursery.start(self._serve, self.config.status_listen, self._client_accepted, "status")
+            if self._listen:
+                await nursery.start(self._serve, self.config.listen, self.accept_peer, "peer")
+                if self.config.components_listen is not None:
+                    await nursery.start(self._serve, self.config.components_listen, self.accept_component, "component")
+                if self.config.status_listen is not None:
+                    await nursery.start(self._serve, self.config.status_listen, self.accept_client, "status")
             await nursery.start(self._ticker)
             nursery.start_soon(self._dialer)
             if self.config.witness:
@@ -270,7 +281,8 @@ class Agent:
                 with contextlib.suppress(OSError):
                     os.unlink(endpoint.path)
 
-    async def _component_accepted(self, stream, remote: str) -> None:
+    async def accept_component(self, stream, remote: str = "") -> None:
+        """Serve one component connection until it closes."""
         limits = self.config.limits
         if len(self.components) >= limits.max_component_connections:
             log.warning("refused a component connection from %s: %d open (limits.max_component_connections)", remote, len(self.components))
@@ -293,7 +305,8 @@ class Agent:
         if not self.stopped.is_set():
             self.handle(ComponentDisconnected(conn.id))
 
-    async def _client_accepted(self, stream, remote: str) -> None:
+    async def accept_client(self, stream, remote: str = "") -> None:
+        """Serve one status client until it disconnects."""
         limits = self.config.limits
         if len(self.clients) >= limits.max_status_clients:
             log.warning("refused a status client from %s: %d connected (limits.max_status_clients)", remote, len(self.clients))
@@ -321,7 +334,8 @@ class Agent:
         """The node whose name sorts first dials; the other accepts."""
         return self.spec.name < self.spec.peer
 
-    async def _peer_accepted(self, stream, remote: str) -> None:
+    async def accept_peer(self, stream, remote: str = "") -> None:
+        """Serve a connection the peer opened to us (or close it, see the module doc)."""
         if self.dials:
             # Only the other node's probe dials reach the dialling side: the
             # accept was the answer it wanted.
@@ -409,7 +423,7 @@ class Agent:
         timeout = max(self.spec.timers.dead_time, 0.5)
         try:
             with trio.fail_after(timeout):
-                return await connect(address)
+                return await self._connector(address)
         except trio.TooSlowError:
             return None
         except OSError as e:
@@ -435,7 +449,7 @@ class Agent:
         for endpoint in self.config.witness:
             with trio.move_on_after(timeout):
                 try:
-                    stream = await connect(endpoint)
+                    stream = await self._connector(endpoint)
                 except OSError:
                     continue
                 await trio.aclose_forcefully(stream)
