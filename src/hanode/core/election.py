@@ -208,6 +208,11 @@ class Election:
         elif self.state == "standby":
             self.active_at_freeze = self.peer
         actions += self._drop_link("we were frozen; rejoining through a new link")
+        # Whatever we asked or were asked on that link died with it.
+        self.pending = None
+        self.handing_over = False
+        self.crossed = None
+        self.held = []
         self.peer_alive = False
         self.peer_health = None
         self.last_rx = None
@@ -449,7 +454,9 @@ class Election:
             actions: list[Action] = [Log("error", "election", f"peer could not process our nomination: {body.description}")]
             if handing_over:
                 return actions + self._refused_hand_over(now, "hand-over unanswered")
-            return actions + self._go("election error", now)
+            if self.state == "unassigned":
+                return actions + self._go("election error", now)
+            return actions  # an announcement settled it meanwhile
         if {body.active, body.standby} != {self.name, self.peer}:
             return [Log("warning", "election", f"ignored a reply that does not name this pair: {body!r}")]
         if self.stopping and handing_over:

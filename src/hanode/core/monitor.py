@@ -223,7 +223,9 @@ class Monitor:
             status = None
         else:
             status = body.bill_of_health.status
-        if ("silence", c.spec.id) not in self._armed:
+        if ("silence", c.spec.id) not in self._armed or c.state in ("suspect", "failed"):
+            # A suspect or failed component that speaks starts a fresh
+            # interval: its old, later deadline no longer applies.
             self._arm(now + self.timers.heartbeat_interval, "silence", c.spec.id)
         if c.state == "unregistered":
             if status is None:
