@@ -80,28 +80,6 @@ TOKEN_MEANINGS: dict[str, str] = {
 }
 """The meaning of each status token (``status.py``'s docstring, SPEC section 6)."""
 
-# Mermaid's state-diagram lexer ends a transition label at ``;``, ``#`` or a
-# newline (``":"[^#\n;]+``); ``#`` also starts an entity code. Labels may hold
-# anything else that is printable: spaces, commas, colons, parentheses, slashes.
-_UNSAFE = {";": ",", "#": "", "\n": " ", "\r": " "}
-
-
-def safe_label(text: str) -> str:
-    """``text`` with the characters that would break a Mermaid label replaced or dropped."""
-    for bad, good in _UNSAFE.items():
-        text = text.replace(bad, good)
-    return " ".join(text.split())
-
-
-def mermaid(table: TransitionTable) -> str:
-    """``table.mermaid()`` with every transition label made safe for Mermaid."""
-    lines = []
-    for line in table.mermaid().split("\n"):
-        head, sep, label = line.partition(": ")
-        lines.append(head + sep + safe_label(label) if sep else line)
-    return "\n".join(lines)
-
-
 def token_table() -> str:
     rows = ["| token | meaning |", "|---|---|"]
     rows += [f"| `{t}` | {TOKEN_MEANINGS[t]} |" for t in TOKENS]
@@ -112,7 +90,7 @@ def render() -> str:
     """The whole of ``docs/states.md``."""
     parts = [INTRO]
     for title, sentence, table in SECTIONS:
-        parts.append(f"## {title}\n\n{sentence}\n\n```mermaid\n{mermaid(table)}\n```\n")
+        parts.append(f"## {title}\n\n{sentence}\n\n```mermaid\n{table.mermaid()}\n```\n")
         if table is STATUS_TABLE:
             parts.append(token_table() + "\n")
     return "\n".join(parts)

@@ -100,7 +100,7 @@ ELECTION_TABLE = TransitionTable(
         Transition("unassigned", "no peer after startup_grace", "promoting", "witness reachable"),
         Transition("standby", "nomination of peer", "standby", "assigment (rule 3)"),
         Transition("standby", "nomination of self, healthy", "promoting", "assigment (rule 3)"),
-        Transition("standby", "nomination of self, unhealthy", "standby", "veto (rule 3)"),
+        Transition("standby", "nomination of self, unhealthy or stopping", "standby", "veto (rule 3)"),
         Transition("standby", "announcement", "standby"),
         Transition("standby", "assigned standby", "standby", "hand-over accepted"),
         Transition("standby", "assigned active", "promoting", "hand-over refused: promote again"),
@@ -422,9 +422,10 @@ class Election:
         if state == "standby":
             if nominee == self.peer:
                 return self._send(corr, Assigment(self.peer, self.name)) + self._go("nomination of peer", now)
-            if self.health:
+            if self.health and not self.stopping:
                 return self._send(corr, Assigment(self.name, self.peer)) + self._go("nomination of self, healthy", now)
-            return self._send(corr, Veto(self.peer, self.name)) + self._go("nomination of self, unhealthy", now)
+            # Unhealthy, or shutting down: the peer keeps (or takes) the role.
+            return self._send(corr, Veto(self.peer, self.name)) + self._go("nomination of self, unhealthy or stopping", now)
         if state in ("active", "promoting"):
             if nominee == self.name:
                 return self._send(corr, Assigment(self.name, self.peer)) + self._go("nomination of self", now)
@@ -433,10 +434,9 @@ class Election:
                 self.then = "standby"
                 return self._go("nomination of peer, we unhealthy", now)
             return self._send(corr, Veto(self.name, self.peer)) + self._go("nomination of peer", now)
-        if state == "demoting":
-            self.held.append((corr, nominee))
-            return self._go("nomination", now)
-        return []  # stopped
+        # Demoting (a stopped node gets no PDU: peer_message drops them).
+        self.held.append((corr, nominee))
+        return self._go("nomination", now)
 
     def _reply(self, corr: str, body, now: float) -> list[Action]:
         if self.crossed is not None and self.crossed[0] == corr:
@@ -586,12 +586,7 @@ class Election:
         return actions + self._maybe_self_promote(now)
 
     def _stop(self, now: float) -> list[Action]:
-        actions: list[Action] = []
-        if self.state != "stopped":
-            if self.state == "demoting":
-                actions += self._go("demoted, stopping", now)
-            else:
-                actions += self._go("shutdown", now)
+        actions = self._go("demoted, stopping" if self.state == "demoting" else "shutdown", now)
         return actions + self._drop_link("shutting down") + [Stopped()]
 
     def _handover_time(self) -> float | None:
@@ -628,8 +623,7 @@ class Election:
         ELECTION_TABLE.get(self.state, stimulus)
 
     def _send(self, corr: str, body) -> list[Action]:
-        if self.link is None:
-            return []
+        # Answers go out while a link exists: held nominations die with it.
         return [SendPeer(self.link, ElectionMessage(corr, body))]
 
     def _bill(self) -> BillOfHealth:

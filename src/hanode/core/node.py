@@ -175,8 +175,7 @@ class Node:
                 self._reported = True
                 actions += election.role_settled(now, roles.promotion_succeeded)
                 continue
-            if not monitor.notices and not roles.notices and not election.entered:
-                break
+            break  # every queue above is empty and nothing changed
         return actions + self.status.update(self._token(election.state))
 
     def _token(self, state: str) -> str:

@@ -61,6 +61,17 @@ class TransitionTable:
         """The table as a Mermaid state diagram (self-loops included)."""
         lines = ["stateDiagram-v2", f"    [*] --> {self.initial}"]
         for t in self.transitions:
-            label = t.stimulus + (f" / {t.note}" if t.note else "")
+            label = _mermaid_label(t.stimulus + (f" / {t.note}" if t.note else ""))
             lines.append(f"    {t.source} --> {t.target}: {label}")
         return "\n".join(lines)
+
+
+# Mermaid's state-diagram lexer ends a transition label at ";", "#" or a
+# newline, and "#" also starts an entity code; anything else printable is fine.
+_UNSAFE = {";": ",", "#": "", "\n": " ", "\r": " "}
+
+
+def _mermaid_label(text: str) -> str:
+    for bad, good in _UNSAFE.items():
+        text = text.replace(bad, good)
+    return " ".join(text.split())
