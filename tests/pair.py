@@ -166,7 +166,8 @@ class World:
         self.trace: list[tuple[float, str, object]] = []  # peer messages: (time, sender, msg)
         self.log: list[tuple[float, str, object]] = []    # every action, per node
         self.violations: list[str] = []
-        self.overlap: tuple[float, bool] | None = None  # (since, link up when it began)
+        self.overlap: tuple[float, bool] | None = None  # (since, counted as a violation)
+        self.promoted_with_link: dict[str, bool] = {}    # per node: was the link up when it began promoting
         if start:
             self.start(names[0])
             if stagger:
@@ -276,6 +277,8 @@ class World:
                 return  # a superseded tick
             agent.tick_at = None
         actions = agent.node.handle(event, self.now)
+        if any(type(a) is Log and a.kind == "election" and " -> promoting (" in a.text for a in actions):
+            self.promoted_with_link[name] = self.link_up()
         for action in actions:
             self.log.append((self.now, name, action))
             self._act(agent, name, action)
@@ -396,7 +399,13 @@ class World:
     def _component_event(self, comp: FakeComponent, event) -> None:
         if event == "beat":
             if comp.conn is not None and self.now - comp.last_from_agent >= self.timers.freeze_time - 1e-9:
+                # As hanode.component: drop the role, then the connection, and reconnect.
                 self._fence(comp, "agent silent")
+                conn, comp.conn = comp.conn, None
+                if self.agents[comp.node] is not None:
+                    self.at(self.now, f"node:{comp.node}", ComponentDisconnected(conn))
+                self.at(self.now + 0.05, f"component:{comp.node}/{comp.spec.id}", "reconnect")
+                return
             if comp.alive and comp.kind == "process" and comp.conn is not None:
                 self._component_heartbeat(comp)
             return
@@ -480,17 +489,25 @@ class World:
     def check_safety(self) -> None:
         """While the link is up, at most one node has active components.
 
-        An overlap that began while the link was down (a cut longer than
-        dead_after with no witness: SPEC section 8's one exception) is not a
-        violation; one that begins while the link is up is."""
+        An overlap is a violation when the link is up as it begins and the
+        node that joined it began its promotion with the link up too. One
+        whose promotion began while the link was down (a silence of
+        dead_after intervals: a cut, or a frozen peer; SPEC section 8's one
+        exception) is resolved by rule 6 once the link is back."""
         both = all(self.active_components(n) for n in self.names)
         if not both:
             self.overlap = None
             return
         if self.overlap is None:
-            self.overlap = (self.now, self.link_up())
-            if self.overlap[1]:
-                self.violations.append(f"t={self.now:.3f}: a node became active while its peer was active and the link up")
+            joined = max(self.names, key=self._activated_at)
+            violation = self.link_up() and self.promoted_with_link.get(joined, True)
+            self.overlap = (self.now, violation)
+            if violation:
+                self.violations.append(f"t={self.now:.3f}: {joined} became active while its peer was active and the link up")
+
+    def _activated_at(self, name: str) -> float:
+        times = [t for c in self.components[name].values() for t, role in c.set_roles if role == Role.active]
+        return max(times, default=-1.0)
 
     def election_messages(self, sender: str | None = None) -> list[tuple[float, str, object]]:
         from hanode.codec import ElectionMessage

@@ -67,7 +67,7 @@ from hanode.core import (
 )
 from hanode.core.election import ELECTION_TABLE, Election
 from hanode.core.monitor import HEALTH_TABLE, Availability, Monitor
-from hanode.core.role import BACKOFF_MAX, ROLE_TABLE, AssignRole, RoleManager
+from hanode.core.role import NotStandby, BACKOFF_MAX, ROLE_TABLE, AssignRole, RoleManager
 from hanode.core.status import STATUS_TABLE, TOKENS, StatusService, token
 from hanode.core.table import LocalProtocolError, Transition, TransitionTable
 
@@ -1383,6 +1383,8 @@ class TestRoleManager:
         r.availability("1", True, True, 0.0)
         r.response("1", r.notices.pop().correlation_id, ReturnCode.failure, 0.0)
         assert r.components["1"].retry_at == 1.0
+        assert r.notices == [NotStandby("1", "answered failure")]  # it may still serve: the node fences it
+        r.notices.clear()
         r.set_target(Role.active, 0.1)
         assert r.notices == [AssignRole("1", Role.active, "2")]
 
@@ -1428,6 +1430,8 @@ class TestRoleManager:
         # VIP, outside the frontier, fails to take standby: retried after the backoff.
         r.command_finished("3", "on_standby", False, 0.6)
         assert r.components["3"].retry_at == pytest.approx(1.6)
+        assert r.notices == [NotStandby("3", "on_standby failed")]
+        r.notices.clear()
         r.response("1", "3", ReturnCode.success, 0.7)
         # The frontier reaches order 20; VIP is neither active nor failed for active: not done.
         assert not r._group_done(20) and not r.settled and r.notices == []
@@ -1963,7 +1967,11 @@ class TestNode:
             "component 1 (db): SetRole(standby) timed out after 0.05 s",
             "component 1 (db) could not become standby: timed out; retry in 1 s",
         ]
-        assert n.election.health is False  # a required component failed its role
+        # It may still serve: its connection is closed so that it fences itself,
+        # which unregisters it (health unknown again within startup_grace).
+        reason = "component 1 (db) did not go standby (timed out): closing its connection so that it fences itself"
+        assert CloseComponent(10, reason) in actions
+        assert n.election.health is None
         assert n.roles.deadline() == pytest.approx(1.05) and n.next_deadline() == pytest.approx(0.1)
 
     def test_role_pdus_before_binding_or_requests_close_the_connection(self):

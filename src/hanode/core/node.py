@@ -38,7 +38,7 @@ from .events import (
     WitnessChanged,
 )
 from .monitor import Monitor
-from .role import AssignRole, RoleManager
+from .role import AssignRole, NotStandby, RoleManager
 from .settings import NodeSpec
 from .status import StatusService, token
 
@@ -141,13 +141,27 @@ class Node:
                 actions += self.roles.reassign(c.id, now)
         return actions
 
-    def _assign(self, notice: AssignRole) -> Action:
+    def _fence(self, notice: NotStandby, now: float) -> list[Action]:
+        """A component that did not go standby may still serve: close its
+        connection, on which the component library fences itself (SPEC 4),
+        before anything lets the peer promote. A command component has no
+        connection: its on_standby is retried, and the operator told."""
+        spec = self.monitor.components[notice.component_id].spec
+        conn = self.monitor.components[spec.id].conn
+        if spec.kind == "command" or conn is None:
+            return [Log("error", "role", f"component {spec.id} ({spec.name}) did not go standby ({notice.reason}): check it by hand; retrying")]
+        return self._close_component(conn, f"component {spec.id} ({spec.name}) did not go standby ({notice.reason}): closing its connection so that it fences itself", now)
+
+    def _assign(self, notice: AssignRole) -> list[Action]:
         spec = self.monitor.components[notice.component_id].spec
         if spec.kind == "command":
-            return RunCommand(spec.id, "on_active" if notice.role == Role.active else "on_standby")
+            return [RunCommand(spec.id, "on_active" if notice.role == Role.active else "on_standby")]
         conn = self.monitor.components[spec.id].conn
-        assert conn is not None, "roles are only given to reachable components"
-        return SendComponent(conn, RoleMessage(notice.correlation_id, SetRole(notice.role)))
+        if conn is None:
+            # Its connection was closed in this same step (it did not go
+            # standby); the role manager hears of it next and drops the request.
+            return []
+        return [SendComponent(conn, RoleMessage(notice.correlation_id, SetRole(notice.role)))]
 
     # -- the settle loop -------------------------------------------------------------------
     def _settle(self, now: float) -> list[Action]:
@@ -161,7 +175,11 @@ class Node:
                 n = monitor.notices.pop(0)
                 actions += roles.availability(n.component_id, n.available, n.reachable, now, n.reason)
             while roles.notices:
-                actions.append(self._assign(roles.notices.pop(0)))
+                notice = roles.notices.pop(0)
+                if type(notice) is NotStandby:
+                    actions += self._fence(notice, now)
+                else:
+                    actions += self._assign(notice)
             health = self.healthy(now)
             if health != election.health:
                 actions += election.set_health(health, now)

@@ -41,7 +41,9 @@ ROLE_TABLE = TransitionTable(
     [
         Transition("unassigned", "SetRole sent", "assigning"),
         Transition("assigning", "success to standby", "standby"),
-        Transition("failed", "success while unhealthy", "failed", "holds the role; failed until healthy"),
+        Transition("failed", "success while unhealthy", "failed", "holds the role, failed until healthy"),
+        Transition("failed", "failure", "failed", "retried with backoff"),
+        Transition("failed", "timeout", "failed", "retried with backoff"),
         Transition("assigning", "success to active", "active"),
         Transition("assigning", "failure", "failed", "retried with backoff"),
         Transition("assigning", "timeout", "failed", "retried with backoff"),
@@ -56,6 +58,17 @@ ROLE_TABLE = TransitionTable(
     ],
     initial="unassigned",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class NotStandby:
+    """A notice for the node: the component failed to go standby (answered
+    failure or timed out) and may still be serving. Its connection is closed,
+    which makes the component library fence itself, before the peer is
+    allowed to promote."""
+
+    component_id: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +107,7 @@ class RoleManager:
         self.target = Role.standby
         self._frontier = len(self.orders)  # index into orders; past the end: settled
         self._corr = 0
-        self.notices: list[AssignRole] = []
+        self.notices: list[AssignRole | NotStandby] = []
         self._failed_required = 0
         self._failed = 0
         self._deadline: float | None = None
@@ -225,6 +238,8 @@ class RoleManager:
             # since goes out at once (SPEC 4: the newest, once the answer is in).
             c.retry_at = now + c.backoff if self._wanted_now(c) == role else None
             actions.append(Log("warning", "role", f"component {c.spec.id} ({c.spec.name}) could not become {role.name}: {why}; retry in {c.backoff:g} s"))
+            if role == Role.standby:
+                self.notices.append(NotStandby(c.spec.id, why))
             c.backoff = min(c.backoff * 2, BACKOFF_MAX)
             self._set(c, ROLE_TABLE.get(c.state, "failure" if why != "timed out" else "timeout").target)
         return actions + self._advance(now)
