@@ -1718,12 +1718,13 @@ class TestMonitor:
         m.connected(10)
         m.message(10, beat(cid="1"), 0.0, True)  # probe corr 1
         m.notices.clear()
+        assert m.deadline() == pytest.approx(0.1)  # our heartbeat to it
+        assert m.tick(0.1, True) == [SendComponent(10, HealthMonitorMessage("1", "1", HeartBeat(OK)))]
+        assert m.state("1") == "healthy"
+        # A heartbeat late by half an interval (1.5 intervals of silence): probed.
         t1 = m.deadline()
-        assert t1 == pytest.approx(0.1)
-        assert m.tick(t1, True) == [
-            SendComponent(10, HealthMonitorMessage("1", "1", HeartBeat(OK))),
-            SendComponent(10, query("2", "1")),
-        ]
+        assert t1 == pytest.approx(0.15)
+        assert m.tick(t1, True) == [SendComponent(10, query("2", "1"))]
         assert m.state("1") == "suspect" and m.available("1") and m.notices == []
         t2 = m.deadline()
         assert t2 == pytest.approx(0.2)
@@ -1737,28 +1738,33 @@ class TestMonitor:
         # Failed: no silence timer until it speaks again.
         assert ("silence", "1") not in m._armed
         assert m.message(10, beat(True, "9", "1"), 0.45, True) == [Log("info", "monitor", "component 1 (db) is healthy")]
-        assert m._armed[("silence", "1")] == pytest.approx(0.55)
+        assert m._armed[("silence", "1")] == pytest.approx(0.6)
 
     def test_suspect_that_speaks_is_healthy_again(self):
         m = Monitor(mspec(P1), 0.0)
         m.connected(10)
         m.message(10, beat(cid="1"), 0.0, True)
         m.tick(0.1, True)
+        m.tick(m.deadline(), True)  # 0.15: probed
         assert m.state("1") == "suspect"
-        assert m.message(10, HealthMonitorMessage("2", "1", HealthQueryResponse(OK)), 0.12, True) == []
+        assert m.message(10, HealthMonitorMessage("2", "1", HealthQueryResponse(OK)), 0.17, True) == []
         assert m.state("1") == "healthy"  # never unavailable: no log, no notice
         assert m.notices[-1] == Availability("1", True, True, "it reports failed")  # from its registration only
 
-    def test_recovered_suspect_is_probed_one_interval_after_it_last_spoke(self):
+    def test_recovered_suspect_is_probed_a_late_heartbeat_after_it_last_spoke(self):
         m = Monitor(mspec(P1), 0.0)
         m.connected(10)
         m.message(10, beat(cid="1"), 0.0, True)
         m.tick(0.1, True)
-        m.message(10, HealthMonitorMessage("2", "1", HealthQueryResponse(OK)), 0.12, True)
+        m.tick(m.deadline(), True)  # probed at 0.15
+        assert m.state("1") == "suspect"
+        m.message(10, HealthMonitorMessage("2", "1", HealthQueryResponse(OK)), 0.17, True)
         assert m.deadline() == pytest.approx(0.2)  # the next beat
-        m.tick(0.2, True)
-        assert m.deadline() == pytest.approx(0.22)
-        assert m.tick(0.22, True) == [SendComponent(10, query("3", "1"))]
+        m.tick(m.deadline(), True)
+        assert m.deadline() == pytest.approx(0.3)  # the next beat, before its probe at 0.32
+        m.tick(m.deadline(), True)
+        assert m.deadline() == pytest.approx(0.32)  # 1.5 intervals after it last spoke, not the old 0.3
+        assert m.tick(m.deadline(), True) == [SendComponent(10, query("3", "1"))]
         assert m.state("1") == "suspect"
 
     def test_heartbeats_keep_a_component_healthy(self):
@@ -1767,7 +1773,9 @@ class TestMonitor:
         m.message(10, beat(cid="1"), 0.0, True)
         m.message(10, beat(True, "2", "1"), 0.09, True)
         assert m.tick(0.1, True) == [SendComponent(10, HealthMonitorMessage("1", "1", HeartBeat(OK)))]
-        assert m._armed[("silence", "1")] == pytest.approx(0.19)
+        assert m._armed[("silence", "1")] == pytest.approx(0.15)  # armed from its first word, re-armed lazily
+        assert m.tick(m.deadline(), True) == []
+        assert m._armed[("silence", "1")] == pytest.approx(0.24)  # 1.5 intervals after 0.09
 
     def test_silence_timer_for_a_closed_connection_is_dropped(self):
         m = Monitor(mspec(P1), 0.0)
@@ -1775,6 +1783,7 @@ class TestMonitor:
         m.message(10, beat(cid="1"), 0.0, True)
         m.disconnected(10, 0.05)
         assert m.tick(0.1, True) == []
+        assert m.tick(m.deadline(), True) == []  # 0.15: the silence entry is dropped
         assert m._armed == {}
 
     def test_superseded_heap_entries_are_skipped(self):

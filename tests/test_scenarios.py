@@ -444,8 +444,9 @@ def test_3_3_1_query_health(answers):
     comp.behaviour.silent = True
     last = w.node(A).monitor.components["1"].last_rx  # its last heartbeat arrived then
     assert last == pytest.approx(1.001, abs=1e-3)
-    w.run_until(last + 0.1 + LATENCY / 2)  # the probe is on its way
-    assert health_queries(w, A, 1.05) == [pytest.approx(last + 0.1, abs=EPS)]
+    # Probed when its heartbeat is late by half an interval: 1.5 intervals of silence.
+    w.run_until(last + 0.15 + LATENCY / 2)  # the probe is on its way
+    assert health_queries(w, A, 1.05) == [pytest.approx(last + 0.15, abs=EPS)]
     assert w.node(A).monitor.state("1") == "suspect"
     if answers:
         comp.behaviour.silent = False  # it answers the probe, and beats again

@@ -125,8 +125,11 @@ class Agent:
         assert node is not None, "the agent is not running"
         for action in node.handle(event, trio.current_time()):
             self._act(action)
-        if self._tick_scope is not None:
-            self._tick_scope.deadline = node.next_deadline()
+        scope = self._tick_scope
+        if scope is not None:
+            deadline = node.next_deadline()
+            if deadline != scope.deadline:  # most heartbeats move no timer
+                scope.deadline = deadline
 
     def _act(self, action: Action) -> None:
         t = type(action)

@@ -8,8 +8,11 @@ Rules:
   binds a new connection while an older one is open, the newest wins and the
   older is closed: a restarted component is never locked out by its own
   half-dead connection. A later PDU with another id closes the connection.
-- Components heartbeat every interval. Silent for one interval, a component is
-  a suspect and is probed with ``healthQuery`` (also sent at registration);
+- Components heartbeat every interval. Silent for one interval past its
+  heartbeat (``PROBE_AFTER`` = 1.5 intervals since it last spoke: a heartbeat
+  late by half an interval), a component is a suspect and is probed with
+  ``healthQuery`` (also sent at registration); the slack keeps jitter from
+  doubling the traffic with probes;
   silent for ``dead_after`` intervals, or reporting ``failed``, it is failed.
   Anything it sends counts as a sign of life. A failed component that speaks
   ``ok`` again, or reconnects, is available again.
@@ -23,7 +26,7 @@ Rules:
   ``startup_grace`` has passed since the node started or rejoined.
 
 Deadlines are exact (a component silent since ``t`` is probed at
-``t + interval``, failed at ``t + dead_after * interval``) and cost
+``t + 1.5 * interval``, failed at ``t + dead_after * interval``) and cost
 O(log n) per component per interval, through a heap re-armed lazily.
 """
 
@@ -45,6 +48,7 @@ from .events import Action, CloseComponent, Log, RunCommand, SendComponent
 from .settings import ComponentSpec, NodeSpec
 from .table import Transition, TransitionTable
 
+PROBE_AFTER = 1.5  # intervals of silence before a component is probed
 _OK = BillOfHealth(ComponentStatus.ok)
 _FAILED = BillOfHealth(ComponentStatus.failed)
 
@@ -54,7 +58,7 @@ HEALTH_TABLE = TransitionTable(
     [
         Transition("unregistered", "registers, reports ok", "healthy", "healthQuery sent"),
         Transition("unregistered", "registers, reports failed", "failed", "healthQuery sent"),
-        Transition("healthy", "silent one interval", "suspect", "healthQuery sent"),
+        Transition("healthy", "a heartbeat late", "suspect", "healthQuery sent"),
         Transition("suspect", "speaks, reports ok", "healthy"),
         Transition("suspect", "silent dead_after intervals", "failed"),
         Transition("healthy", "reports failed", "failed"),
@@ -107,6 +111,7 @@ class Monitor:
         self._corr = 0
         self._beat_seq = 0
         self._next_beat = now + self.timers.heartbeat_interval
+        self.probe_after = PROBE_AFTER * self.timers.heartbeat_interval
         self._heap: list[tuple[float, str, str]] = []  # (deadline, kind, component id)
         self._armed: dict[tuple[str, str], float] = {}
         self._grace_passed = False
@@ -226,7 +231,7 @@ class Monitor:
         if ("silence", c.spec.id) not in self._armed or c.state in ("suspect", "failed"):
             # A suspect or failed component that speaks starts a fresh
             # interval: its old, later deadline no longer applies.
-            self._arm(now + self.timers.heartbeat_interval, "silence", c.spec.id)
+            self._arm(now + self.probe_after, "silence", c.spec.id)
         if c.state == "unregistered":
             if status is None:
                 status = ComponentStatus.ok  # its first word was a question; presume ok until it reports
@@ -287,10 +292,10 @@ class Monitor:
             # re-arms from the last one, one heap entry per component.
             silence = now - c.last_rx + 1e-9
             if c.state == "healthy":
-                if silence < interval:
-                    self._arm(c.last_rx + interval, "silence", cid)
+                if silence < self.probe_after:
+                    self._arm(c.last_rx + self.probe_after, "silence", cid)
                     continue
-                actions += self._move(c, "silent one interval", now, "")
+                actions += self._move(c, "a heartbeat late", now, "")
                 actions.append(SendComponent(c.conn, HealthMonitorMessage(self._next_corr(), cid, HealthQuery())))
             if silence >= self.timers.dead_time:
                 actions += self._move(c, "silent dead_after intervals", now, f"no heartbeat for {now - c.last_rx:.3f} s")

@@ -78,7 +78,15 @@ class Node:
         actions, frozen = self.election.check_freeze(now)
         if frozen:
             self.monitor.rejoin(now)
-        handler = self._dispatch.get(type(event))
+        kind = type(event)
+        if kind is ComponentMessage and type(event.msg) is HealthMonitorMessage and not actions:
+            # The hot path: a heartbeat. One that changes nothing (no action,
+            # no availability notice) needs no settling.
+            actions = self.monitor.message(event.conn, event.msg, now, self.election.health is True)
+            if actions or self.monitor.notices:
+                actions += self._settle(now)
+            return actions
+        handler = self._dispatch.get(kind)
         if handler is None:
             raise TypeError(f"Node.handle: not an event: {event!r}")
         actions += handler(event, now)
