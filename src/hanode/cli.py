@@ -16,6 +16,9 @@ import time
 
 import trio
 
+if sys.version_info < (3, 11):  # pragma: no cover - trio brings the backport there
+    from exceptiongroup import BaseExceptionGroup
+
 from hanode import __version__
 from hanode.config import ConfigError, load, parse_endpoint
 
@@ -138,8 +141,18 @@ def _status(args) -> int:
         return 2
     try:
         return trio.run(_ask_status, endpoint, args)
-    except KeyboardInterrupt:
-        return 0
+    except BaseException as e:  # Ctrl-C, bare or wrapped in Trio's exception group
+        if _only_interrupts(e):
+            return 0
+        raise
+
+
+def _only_interrupts(error: BaseException) -> bool:
+    if isinstance(error, KeyboardInterrupt):
+        return True
+    if isinstance(error, BaseExceptionGroup):
+        return all(_only_interrupts(e) for e in error.exceptions)
+    return False
 
 
 async def _ask_status(endpoint, args) -> int:
