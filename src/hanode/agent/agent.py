@@ -122,7 +122,8 @@ class Agent:
     def handle(self, event) -> None:
         """Feed one event to the node and carry out what it says."""
         node = self.node
-        assert node is not None, "the agent is not running"
+        if node is None or self._nursery is None:
+            return  # not running (yet, or any more): connections closing late
         for action in node.handle(event, trio.current_time()):
             self._act(action)
         scope = self._tick_scope
@@ -173,6 +174,8 @@ class Agent:
         try:
             await self._run(task_status)
         finally:
+            self._nursery = None  # late callbacks (connections closing) find it gone
+            self._tick_scope = None
             self.finished.set()
 
     async def _run(self, task_status) -> None:

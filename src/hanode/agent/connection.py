@@ -85,8 +85,8 @@ class Connection:
             self._backlog += 1
         except trio.WouldBlock:
             self.close("not reading: its send queue is full")
-        except trio.ClosedResourceError:
-            pass  # closing with a flush: nothing more goes out
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            pass  # closing (with a flush, or cancelled): nothing more goes out
 
     def close(self, reason: str, *, flush: bool = False) -> None:
         """Close; with ``flush``, what is queued is sent first."""

@@ -104,6 +104,10 @@ class RoleManager:
     def __init__(self, spec: NodeSpec):
         self.components = {c.id: _Component(c) for c in spec.components}
         self.orders = sorted({c.order for c in spec.components})
+        self._groups = {o: [c for c in self.components.values() if c.spec.order == o] for o in self.orders}
+        # Command components are reachable from the start, with no notice to
+        # say so: the first pass gives them their role (standby) too.
+        self._unseen = [c for c in self.components.values() if c.reachable]
         self.target = Role.standby
         self._frontier = len(self.orders)  # index into orders; past the end: settled
         self._corr = 0
@@ -158,7 +162,7 @@ class RoleManager:
         for c in self.components.values():
             c.retry_at = None  # a failed component is asked at once for the new role
         self._dirty = True
-        return self._advance(now)
+        return self._advance(now, self.components.values())
 
     def availability(self, component_id: str, available: bool, reachable: bool, now: float, reason: str = "") -> list[Action]:
         """The monitor says whether a component is healthy (``available``) and
@@ -179,7 +183,7 @@ class RoleManager:
                 c.confirmed = None
             self._set(c, ROLE_TABLE.get(c.state, "component lost").target)
         self._dirty = True
-        return self._advance(now)
+        return self._advance(now, (c,))
 
     def reassign(self, component_id: str, now: float) -> list[Action]:
         """The component's role is unknown (fenced behind our back): give it ours again."""
@@ -187,7 +191,7 @@ class RoleManager:
         c.confirmed = None
         c.retry_at = None
         self._dirty = True
-        return self._advance(now)
+        return self._advance(now, (c,))
 
     def response(self, component_id: str, correlation_id: str, code: ReturnCode, now: float) -> list[Action]:
         """A ``SetRoleResponse`` from a component."""
@@ -207,6 +211,7 @@ class RoleManager:
 
     def tick(self, now: float) -> list[Action]:
         actions: list[Action] = []
+        due = []
         for c in self.components.values():
             if c.deadline is not None and now >= c.deadline and c.outstanding is not None:
                 role = c.outstanding[1]
@@ -215,7 +220,8 @@ class RoleManager:
             elif c.retry_at is not None and now >= c.retry_at:
                 c.retry_at = None
                 self._dirty = True
-        return actions + self._advance(now)
+                due.append(c)
+        return actions + self._advance(now, due)
 
     # -- internals ------------------------------------------------------------------------
     def _answered(self, c: _Component, role: Role, ok: bool, now: float, why: str) -> list[Action]:
@@ -242,7 +248,7 @@ class RoleManager:
                 self.notices.append(NotStandby(c.spec.id, why))
             c.backoff = min(c.backoff * 2, BACKOFF_MAX)
             self._set(c, ROLE_TABLE.get(c.state, "failure" if why != "timed out" else "timeout").target)
-        return actions + self._advance(now)
+        return actions + self._advance(now, (c,))
 
     def _set(self, c: _Component, state: str) -> None:
         c.state = state
@@ -259,8 +265,8 @@ class RoleManager:
             self._failed_required += change
 
     def _group_done(self, order: int) -> bool:
-        for c in self.components.values():
-            if c.spec.order != order or not c.reachable:
+        for c in self._groups[order]:
+            if not c.reachable:
                 continue
             if c.outstanding is not None:
                 return False
@@ -268,19 +274,30 @@ class RoleManager:
                 return False
         return True
 
-    def _advance(self, now: float) -> list[Action]:
-        """Send what the frontier allows, moving it on while groups are done."""
-        while True:
-            self._send_due(now)
-            if self.settled:
-                return []
+    def _advance(self, now: float, touched) -> list[Action]:
+        """Send what the frontier allows to the ``touched`` components (those
+        whose facts just changed), moving the frontier on while groups are
+        done; each group it reaches is examined in turn. O(touched + group),
+        not O(components), per event."""
+        if self._unseen:
+            touched, self._unseen = [*touched, *self._unseen], []
+        self._send_due(now, touched)
+        while not self.settled:
             index = self._frontier if self.target == Role.active else len(self.orders) - 1 - self._frontier
             if not self._group_done(self.orders[index]):
                 return []
             self._frontier += 1
+            if self.settled:
+                # Past the last group everyone wants the target: outside the
+                # frontier a component may have been left as it was.
+                self._send_due(now, self.components.values())
+            else:
+                index = self._frontier if self.target == Role.active else len(self.orders) - 1 - self._frontier
+                self._send_due(now, self._groups[self.orders[index]])
+        return []
 
-    def _send_due(self, now: float) -> None:
-        for c in self.components.values():
+    def _send_due(self, now: float, candidates) -> None:
+        for c in candidates:
             if not c.reachable or c.outstanding is not None or c.retry_at is not None:
                 continue
             wanted = self._wanted_now(c)
