@@ -120,12 +120,12 @@ class Connection:
             try:
                 if first is not None and self.received == 0:
                     with trio.move_on_after(first) as timeout:
-                        data = await self.stream.receive_some(_RECEIVE_SIZE)
+                        data = await self._receive()
                     if timeout.cancelled_caught:
                         self.close(f"no PDU within {first:g} s of connecting")
                         return
                 else:
-                    data = await self.stream.receive_some(_RECEIVE_SIZE)
+                    data = await self._receive()
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as e:
                 self.close(f"receive failed: {e}")
                 return
@@ -145,6 +145,20 @@ class Connection:
                 self._on_message(self, msg)
                 if self.closed:
                     return
+
+    async def _receive(self) -> bytes:
+        """What the other side sent next. On a socket: wait until it is
+        readable, then read it once (receive_some tries a read first, which
+        on a heartbeat connection fails every time: two syscalls a message)."""
+        fd = self._fd
+        if fd is None:
+            return await self.stream.receive_some(_RECEIVE_SIZE)
+        while True:
+            await trio.lowlevel.wait_readable(fd)
+            try:
+                return os.read(fd, _RECEIVE_SIZE)
+            except BlockingIOError:
+                continue  # woken with nothing to read after all
 
     async def _write(self) -> None:
         async with self._out_recv:

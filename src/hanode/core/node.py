@@ -79,19 +79,29 @@ class Node:
         if frozen:
             self.monitor.rejoin(now)
         kind = type(event)
-        if kind is ComponentMessage and type(event.msg) is HealthMonitorMessage and not actions:
-            # The hot path: a heartbeat. One that changes nothing (no action,
-            # no availability notice) needs no settling.
-            actions = self.monitor.message(event.conn, event.msg, now, self.election.health is True)
-            if actions or self.monitor.notices:
-                actions += self._settle(now)
-            return actions
-        handler = self._dispatch.get(kind)
-        if handler is None:
-            raise TypeError(f"Node.handle: not an event: {event!r}")
-        actions += handler(event, now)
-        actions += self._settle(now)
+        if kind is ComponentMessage and type(event.msg) is HealthMonitorMessage:
+            # The hot path: a heartbeat, straight to the monitor.
+            actions += self.monitor.message(event.conn, event.msg, now, self.election.health is True)
+        else:
+            handler = self._dispatch.get(kind)
+            if handler is None:
+                raise TypeError(f"Node.handle: not an event: {event!r}")
+            actions += handler(event, now)
+        if actions or self._unsettled(now):
+            actions += self._settle(now)
         return actions
+
+    def _unsettled(self, now: float) -> bool:
+        """Whether an event that returned no action still left work for the
+        settle loop. When it did not (most heartbeats and ticks), nothing the
+        status token is made of has changed either."""
+        monitor, roles, election = self.monitor, self.roles, self.election
+        return bool(
+            monitor.notices or roles.notices or election.entered
+            or self.healthy(now) != election.health
+            or roles.target != election.wanted_role
+            or (roles.settled and not self._reported)
+        )
 
     def next_deadline(self) -> float:
         """When the node next wants a :class:`Tick`, in the caller's clock."""
@@ -111,8 +121,11 @@ class Node:
 
     # -- handlers ------------------------------------------------------------------------
     def _tick(self, event: Tick, now: float) -> list[Action]:
+        # The election's tick is a few comparisons; the monitor's walks its
+        # timers, so it runs only when one of them has come.
         actions = self.election.tick(now)
-        actions += self.monitor.tick(now, self.election.health is True)
+        if self.monitor.deadline() <= now:
+            actions += self.monitor.tick(now, self.election.health is True)
         r = self.roles.deadline()
         if r is not None and r <= now:
             actions += self.roles.tick(now)
