@@ -55,11 +55,18 @@ def main(argv: list[str] | None = None) -> int:
 
 # -- run ----------------------------------------------------------------------------
 
-def _run(args) -> int:
+def _load(path: str):
+    """The configuration, or None after saying on stderr what is wrong."""
     try:
-        config = load(args.config)
+        return load(path)
     except ConfigError as e:
         print(f"hanode: {e}", file=sys.stderr)
+        return None
+
+
+def _run(args) -> int:
+    config = _load(args.config)
+    if config is None:
         return 2
     _setup_logging(config.name, args.log_level)
     try:
@@ -121,10 +128,8 @@ def _setup_logging(node: str, level: str) -> None:
 # -- check-config ----------------------------------------------------------------------
 
 def _check_config(args) -> int:
-    try:
-        config = load(args.config)
-    except ConfigError as e:
-        print(f"hanode: {e}", file=sys.stderr)
+    config = _load(args.config)
+    if config is None:
         return 2
     kinds = ", ".join(f"{c.id} {c.name} ({c.kind})" for c in config.components) or "none"
     print(f"{args.config}: ok: node {config.name}, peer {config.peer_name} at {config.peer_address}, components: {kinds}")

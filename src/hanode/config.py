@@ -781,6 +781,6 @@ def _limits(doc: dict[str, Any]) -> Limits:
             "client_queue", d.client_queue, low=1, high=_MAX_CONNECTIONS, meaning="status messages queued for a slow client"
         ),
         handshake_timeout=s.seconds(
-            "handshake_timeout", d.handshake_timeout, zero_ok=False, meaning="seconds a new connection may take to send its first PDU"
+            "handshake_timeout", d.handshake_timeout, zero_ok=False, meaning="seconds a new component connection may take to send its first PDU"
         ),
     )

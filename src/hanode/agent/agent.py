@@ -290,49 +290,45 @@ class Agent:
     async def accept_component(self, stream, remote: str = "") -> None:
         """Serve one component connection until it closes."""
         limits = self.config.limits
-        if len(self.components) >= limits.max_component_connections:
-            log.warning("refused a component connection from %s: %d open (limits.max_component_connections)", remote, len(self.components))
-            await trio.aclose_forcefully(stream)
-            return
-        conn = Connection(
-            stream, next(self._ids), "component", COMPONENT_TYPES,
-            max_payload=limits.max_frame, queue=COMPONENT_QUEUE,
-            on_message=lambda c, m: self.handle(ComponentMessage(c.id, m)),
-            on_closed=self._component_closed,
-            first_pdu_timeout=limits.handshake_timeout, peer=remote,
+        await self._serve_accepted(
+            stream, remote, "component", self.components, limits.max_component_connections,
+            "limits.max_component_connections", COMPONENT_TYPES, COMPONENT_QUEUE,
+            (ComponentConnected, ComponentMessage, ComponentDisconnected), limits.handshake_timeout,
         )
-        self.components[conn.id] = conn
-        self.handle(ComponentConnected(conn.id))
-        await conn.run()
-
-    def _component_closed(self, conn: Connection, reason: str) -> None:
-        self.components.pop(conn.id, None)
-        log.info("component connection %s closed: %s", conn.id, reason)
-        if not self.stopped.is_set():
-            self.handle(ComponentDisconnected(conn.id))
 
     async def accept_client(self, stream, remote: str = "") -> None:
-        """Serve one status client until it disconnects."""
+        """Serve one status client until it disconnects. A client may only
+        listen (it is subscribed from the moment it connects): no first-PDU
+        timeout."""
         limits = self.config.limits
-        if len(self.clients) >= limits.max_status_clients:
-            log.warning("refused a status client from %s: %d connected (limits.max_status_clients)", remote, len(self.clients))
+        await self._serve_accepted(
+            stream, remote, "status client", self.clients, limits.max_status_clients,
+            "limits.max_status_clients", CLIENT_TYPES, limits.client_queue,
+            (ClientConnected, ClientMessage, ClientDisconnected), None,
+        )
+
+    async def _serve_accepted(self, stream, remote, kind, table, limit, limit_key, allowed, queue, events, first_pdu_timeout) -> None:
+        connected, message, disconnected = events
+        if len(table) >= limit:
+            log.warning("refused a %s from %s: %d connected (%s)", kind, remote, len(table), limit_key)
             await trio.aclose_forcefully(stream)
             return
-        conn = Connection(
-            stream, next(self._ids), "client", CLIENT_TYPES,
-            max_payload=limits.max_frame, queue=limits.client_queue,
-            on_message=lambda c, m: self.handle(ClientMessage(c.id, m)),
-            on_closed=self._client_closed, peer=remote,
-        )
-        self.clients[conn.id] = conn
-        self.handle(ClientConnected(conn.id))
-        await conn.run()
 
-    def _client_closed(self, conn: Connection, reason: str) -> None:
-        self.clients.pop(conn.id, None)
-        log.info("status client %s (%s) disconnected: %s", conn.id, conn.peer, reason)
-        if not self.stopped.is_set():
-            self.handle(ClientDisconnected(conn.id))
+        def closed(conn: Connection, reason: str) -> None:
+            table.pop(conn.id, None)
+            log.info("%s %s (%s) disconnected: %s", kind, conn.id, conn.peer, reason)
+            if not self.stopped.is_set():
+                self.handle(disconnected(conn.id))
+
+        conn = Connection(
+            stream, next(self._ids), kind, allowed,
+            max_payload=self.config.limits.max_frame, queue=queue,
+            on_message=lambda c, m: self.handle(message(c.id, m)),
+            on_closed=closed, first_pdu_timeout=first_pdu_timeout, peer=remote,
+        )
+        table[conn.id] = conn
+        self.handle(connected(conn.id))
+        await conn.run()
 
     # -- the peer link ---------------------------------------------------------------------------
     @property
