@@ -132,9 +132,8 @@ class Node:
         return actions
 
     def _component_message(self, event: ComponentMessage, now: float) -> list[Action]:
+        """A role PDU from a component (monitor PDUs go straight to the monitor in handle)."""
         msg = event.msg
-        if type(msg) is HealthMonitorMessage:
-            return self.monitor.message(event.conn, msg, now, self.election.health is True)
         cid = self.monitor.conns.get(event.conn)
         if cid is None:
             if event.conn not in self.monitor.conns:
