@@ -20,6 +20,7 @@ if sys.version_info < (3, 11):  # pragma: no cover - trio brings the backport th
     from exceptiongroup import BaseExceptionGroup
 
 from hanode import __version__
+from hanode.agent.connection import ListenError
 from hanode.config import ConfigError, load, parse_endpoint
 
 log = logging.getLogger("hanode")
@@ -71,10 +72,26 @@ def _run(args) -> int:
     _setup_logging(config.name, args.log_level)
     try:
         trio.run(_serve, config, args.shutdown_timeout)
-    except Exception:
-        log.exception("the agent failed")
+    except Exception as e:
+        listen = _find(e, ListenError)
+        if listen is not None:
+            log.error("%s", listen)  # the operator's mistake: one line, no traceback
+        else:
+            log.exception("the agent failed")
         return 1
     return 0
+
+
+def _find(error: BaseException, kind: type) -> BaseException | None:
+    """``error`` or the first ``kind`` inside Trio's exception groups."""
+    if isinstance(error, kind):
+        return error
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            found = _find(inner, kind)
+            if found is not None:
+                return found
+    return None
 
 
 async def _serve(config, shutdown_timeout: float) -> None:

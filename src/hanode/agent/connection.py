@@ -13,12 +13,13 @@ import contextlib
 import logging
 import os
 import socket
+import stat
 from collections.abc import Callable, Iterable
 
 import trio
 
 from hanode.config import Endpoint
-from hanode.errors import DecodeError, FrameError
+from hanode.errors import DecodeError, FrameError, HanodeError
 from hanode.wire import MessageReader, frame_message
 
 log = logging.getLogger("hanode.agent")
@@ -190,23 +191,40 @@ def _socket_fd(stream) -> int | None:
         return None
 
 
+class ListenError(HanodeError):
+    """A listener could not be opened; the message names the address and the fix."""
+
+
 async def open_listeners(endpoint: Endpoint) -> list:
-    """Listeners for a host:port, or an owner-only unix socket (a stale one is replaced)."""
-    if endpoint.is_unix:
-        path = endpoint.path
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with contextlib.suppress(OSError):
-            os.unlink(path)  # a stale socket from a previous run
-        sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old = os.umask(0o177)  # owner-only from the start: no window with a wider mode
-        try:
-            await sock.bind(path)
-        finally:
-            os.umask(old)
-        os.chmod(path, 0o600)
-        sock.listen(128)
-        return [trio.SocketListener(sock)]
-    return await trio.open_tcp_listeners(endpoint.port, host=endpoint.host)
+    """Listeners for a host:port, or an owner-only unix socket (a stale socket
+    from a previous run is replaced; any other file there is an error)."""
+    try:
+        if endpoint.is_unix:
+            return [await _unix_listener(endpoint.path)]
+        return await trio.open_tcp_listeners(endpoint.port, host=endpoint.host)
+    except OSError as e:
+        raise ListenError(f"cannot listen on {endpoint}: {e.strerror or e}; is another agent running, or is the address wrong?") from e
+
+
+async def _unix_listener(path: str) -> trio.SocketListener:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        pass
+    else:
+        if not stat.S_ISSOCK(mode):
+            raise ListenError(f"cannot listen on {path}: it exists and is not a socket; remove it or choose another components.listen")
+        os.unlink(path)  # a stale socket from a previous run
+    sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)  # owner-only from the start: no window with a wider mode
+    try:
+        await sock.bind(path)
+    finally:
+        os.umask(old)
+    os.chmod(path, 0o600)
+    sock.listen(128)
+    return trio.SocketListener(sock)
 
 
 async def connect(endpoint: Endpoint) -> trio.abc.Stream:
