@@ -317,10 +317,10 @@ class TestElectionBasics:
 
     def test_heartbeat_sequence_and_correlation_wrap(self):
         e = Election(espec(), 0.0)
-        e._beat_seq = 10**16 - 1
-        e._corr = 10**16 - 1
+        e._beat_seq.value = 10**16 - 1
+        e._corr.value = 10**16 - 1
         assert e._heartbeat() == HealthMonitorMessage("1", "", HeartBeat(FAILED))  # health unknown: failed
-        assert e._next_corr() == "1"
+        assert e._corr.next() == "1"
 
 
 class TestElectionDeadline:
@@ -1853,8 +1853,8 @@ class TestMonitor:
 
     def test_correlation_id_wraps(self):
         m = Monitor(mspec(P1), 0.0)
-        m._corr = 10**16 - 1
-        assert m._next_corr() == "1"
+        m._corr.value = 10**16 - 1
+        assert m._corr.next() == "1"
 
 
 # ==========================================================================================
@@ -2089,3 +2089,13 @@ def test_shutdown_crossing_a_restarted_peers_nomination_end_to_end():
     promoted = [a for t, n, a in w.log if t >= t0 and n == A and type(a) is SendComponent and a.msg == RoleMessage(a.msg.correlation_id, SetRole(Role.active))]
     assert promoted == []
     assert w.state(B) == "active"
+
+
+def test_counter_numbers_from_1_and_wraps_after_16_digits():
+    from hanode.core.ids import Counter, bill, BILL_OK, BILL_FAILED
+
+    c = Counter()
+    assert [c.next(), c.next()] == ["1", "2"]
+    c.value = 10**16 - 2
+    assert [c.next(), c.next()] == ["9999999999999999", "1"]
+    assert (bill(True), bill(False), bill(None)) == (BILL_OK, BILL_FAILED, BILL_FAILED)

@@ -35,7 +35,6 @@ import trio
 
 from hanode.codec import (
     BillOfHealth,
-    ComponentStatus,
     HealthMonitorMessage,
     HealthQuery,
     HealthQueryResponse,
@@ -49,12 +48,11 @@ from hanode.codec import (
 from hanode.wire import COMPONENT_TYPES
 
 from .agent.connection import Connection, connect
+from .core.ids import BILL_FAILED, Counter, bill
 from .config import Endpoint, parse_endpoint
 
 log = logging.getLogger("hanode.component")
 
-_OK = BillOfHealth(ComponentStatus.ok)
-_FAILED = BillOfHealth(ComponentStatus.failed)
 
 
 class Component:
@@ -82,7 +80,7 @@ class Component:
         self.max_frame = max_frame
         self.role = Role.standby
         self.connected = trio.Event()
-        self._seq = 0
+        self._seq = Counter()
         self._roles: trio.MemorySendChannel | None = None
 
     async def run(self) -> None:
@@ -171,12 +169,11 @@ class Component:
 
     def _bill(self) -> BillOfHealth:
         try:
-            return _OK if self.health() else _FAILED
+            return bill(self.health())
         except Exception:
             log.exception("health() raised: reporting failed")
-            return _FAILED
+            return BILL_FAILED
 
     def _heartbeat(self) -> HealthMonitorMessage:
-        self._seq = self._seq % (10**16 - 1) + 1
-        return HealthMonitorMessage(str(self._seq), self.component_id, HeartBeat(self._bill()))
+        return HealthMonitorMessage(self._seq.next(), self.component_id, HeartBeat(self._bill()))
 

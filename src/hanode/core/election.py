@@ -58,7 +58,6 @@ from __future__ import annotations
 
 from hanode.codec import (
     Assigment,
-    BillOfHealth,
     ComponentStatus,
     ElectionError,
     ElectionMessage,
@@ -72,13 +71,12 @@ from hanode.codec import (
 )
 
 from .events import Action, ClosePeer, Log, SendPeer, Stopped
+from .ids import Counter, bill
 from .settings import NodeSpec
 from .table import Transition, TransitionTable
 
 STATES = ("unassigned", "standby", "promoting", "active", "demoting", "stopped")
 
-_OK = BillOfHealth(ComponentStatus.ok)
-_FAILED = BillOfHealth(ComponentStatus.failed)
 
 
 def _rows(states: tuple[str, ...], stimulus: str, target: str | None, note: str = "") -> list[Transition]:
@@ -167,8 +165,8 @@ class Election:
         self.unhealthy_since: float | None = None
         self.last_now = now
         self.next_beat = now + self.timers.heartbeat_interval
-        self._corr = 0
-        self._beat_seq = 0
+        self._corr = Counter()       # our nominations
+        self._beat_seq = Counter()   # our heartbeats to the peer
         self.entered: list[str] = []  # states entered since the node last looked, in order
 
     # -- queries ----------------------------------------------------------------------
@@ -279,7 +277,7 @@ class Election:
         if msg.component_id != "":
             return [Log("warning", "peer", f"ignored a monitor PDU with componentId {msg.component_id!r} on the peer link")]
         if type(body) is HealthQuery:
-            return [SendPeer(self.link, HealthMonitorMessage(msg.correlation_id, "", HealthQueryResponse(self._bill())))]
+            return [SendPeer(self.link, HealthMonitorMessage(msg.correlation_id, "", HealthQueryResponse(bill(self.health))))]
         healthy = body.bill_of_health.status == ComponentStatus.ok
         if healthy != self.peer_health:
             self.peer_health = healthy
@@ -386,7 +384,7 @@ class Election:
         return []  # unassigned with unknown health, or demoting: later
 
     def _nominate(self, nominee: str, handing_over: bool) -> list[Action]:
-        corr = self._next_corr()
+        corr = self._corr.next()
         self.pending = (corr, nominee)
         self.handing_over = handing_over
         return [
@@ -626,13 +624,5 @@ class Election:
         # Answers go out while a link exists: held nominations die with it.
         return [SendPeer(self.link, ElectionMessage(corr, body))]
 
-    def _bill(self) -> BillOfHealth:
-        return _OK if self.health else _FAILED
-
     def _heartbeat(self) -> HealthMonitorMessage:
-        self._beat_seq = self._beat_seq % (10**16 - 1) + 1
-        return HealthMonitorMessage(str(self._beat_seq), "", HeartBeat(self._bill()))
-
-    def _next_corr(self) -> str:
-        self._corr = self._corr % (10**16 - 1) + 1
-        return str(self._corr)
+        return HealthMonitorMessage(self._beat_seq.next(), "", HeartBeat(bill(self.health)))

@@ -36,7 +36,6 @@ import heapq
 from dataclasses import dataclass
 
 from hanode.codec import (
-    BillOfHealth,
     ComponentStatus,
     HealthMonitorMessage,
     HealthQuery,
@@ -45,12 +44,11 @@ from hanode.codec import (
 )
 
 from .events import Action, CloseComponent, Log, RunCommand, SendComponent
+from .ids import Counter, bill
 from .settings import ComponentSpec, NodeSpec
 from .table import Transition, TransitionTable
 
 PROBE_AFTER = 1.5  # intervals of silence before a component is probed
-_OK = BillOfHealth(ComponentStatus.ok)
-_FAILED = BillOfHealth(ComponentStatus.failed)
 
 HEALTH_TABLE = TransitionTable(
     "component health",
@@ -108,8 +106,8 @@ class Monitor:
         self.conns: dict[int, str | None] = {}  # open component connections -> bound id
         self.grace_start = now
         self.notices: list[Availability] = []
-        self._corr = 0
-        self._beat_seq = 0
+        self._corr = Counter()       # our health queries
+        self._beat_seq = Counter()   # our heartbeats to components
         self._next_beat = now + self.timers.heartbeat_interval
         self.probe_after = PROBE_AFTER * self.timers.heartbeat_interval
         self._heap: list[tuple[float, str, str]] = []  # (deadline, kind, component id)
@@ -210,7 +208,7 @@ class Monitor:
         self.conns[conn] = cid
         c.conn = conn
         actions.append(Log("info", "monitor", f"component {cid} ({c.spec.name}) registered"))
-        actions.append(SendComponent(conn, HealthMonitorMessage(self._next_corr(), cid, HealthQuery())))
+        actions.append(SendComponent(conn, HealthMonitorMessage(self._corr.next(), cid, HealthQuery())))
         actions += self._receive(c, msg, now, node_healthy)
         return actions
 
@@ -223,8 +221,7 @@ class Monitor:
         body = msg.message
         actions: list[Action] = []
         if type(body) is HealthQuery:
-            bill = _OK if node_healthy else _FAILED
-            actions.append(SendComponent(c.conn, HealthMonitorMessage(msg.correlation_id, c.spec.id, HealthQueryResponse(bill))))
+            actions.append(SendComponent(c.conn, HealthMonitorMessage(msg.correlation_id, c.spec.id, HealthQueryResponse(bill(node_healthy)))))
             status = None
         else:
             status = body.bill_of_health.status
@@ -265,12 +262,11 @@ class Monitor:
         actions: list[Action] = []
         interval = self.timers.heartbeat_interval
         if now >= self._next_beat:
-            self._beat_seq = self._beat_seq % (10**16 - 1) + 1  # 1 to 16 digits, like every counter
-            seq = str(self._beat_seq)
-            bill = _OK if node_healthy else _FAILED
+            seq = self._beat_seq.next()
+            beat = HeartBeat(bill(node_healthy))  # one (immutable) value for every component
             for conn, cid in self.conns.items():
                 if cid is not None:
-                    actions.append(SendComponent(conn, HealthMonitorMessage(seq, cid, HeartBeat(bill))))
+                    actions.append(SendComponent(conn, HealthMonitorMessage(seq, cid, beat)))
             # Drift-free, but never a burst of catch-up beats after a stall.
             self._next_beat += interval
             if self._next_beat <= now:
@@ -296,7 +292,7 @@ class Monitor:
                     self._arm(c.last_rx + self.probe_after, "silence", cid)
                     continue
                 actions += self._move(c, "a heartbeat late", now, "")
-                actions.append(SendComponent(c.conn, HealthMonitorMessage(self._next_corr(), cid, HealthQuery())))
+                actions.append(SendComponent(c.conn, HealthMonitorMessage(self._corr.next(), cid, HealthQuery())))
             if silence >= self.timers.dead_time:
                 actions += self._move(c, "silent dead_after intervals", now, f"no heartbeat for {now - c.last_rx:.3f} s")
             else:
@@ -333,7 +329,3 @@ class Monitor:
             return
         self._armed[key] = deadline
         heapq.heappush(self._heap, (deadline, kind, cid))
-
-    def _next_corr(self) -> str:
-        self._corr = self._corr % (10**16 - 1) + 1
-        return str(self._corr)

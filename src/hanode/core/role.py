@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from hanode.codec import ReturnCode, Role
 
 from .events import Action, Log
+from .ids import Counter
 from .settings import ComponentSpec, NodeSpec
 from .table import Transition, TransitionTable
 
@@ -110,7 +111,7 @@ class RoleManager:
         self._unseen = [c for c in self.components.values() if c.reachable]
         self.target = Role.standby
         self._frontier = len(self.orders)  # index into orders; past the end: settled
-        self._corr = 0
+        self._corr = Counter()  # our SetRole requests
         self.notices: list[AssignRole | NotStandby] = []
         self._failed_required = 0
         self._failed = 0
@@ -303,8 +304,7 @@ class RoleManager:
             wanted = self._wanted_now(c)
             if wanted is None or wanted == c.confirmed:
                 continue
-            self._corr = self._corr % (10**16 - 1) + 1
-            corr = str(self._corr)
+            corr = self._corr.next()
             c.outstanding = (corr, wanted)
             if c.spec.kind == "process":
                 c.deadline = now + c.spec.set_role_timeout
