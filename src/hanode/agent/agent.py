@@ -31,7 +31,6 @@ import itertools
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time

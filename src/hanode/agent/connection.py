@@ -9,7 +9,6 @@ nothing else (section 2).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import socket
