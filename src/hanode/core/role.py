@@ -163,7 +163,8 @@ class RoleManager:
         for c in self.components.values():
             c.retry_at = None  # a failed component is asked at once for the new role
         self._dirty = True
-        return self._advance(now, self.components.values())
+        self._advance(now, self.components.values())
+        return []
 
     def availability(self, component_id: str, available: bool, reachable: bool, now: float, reason: str = "") -> list[Action]:
         """The monitor says whether a component is healthy (``available``) and
@@ -184,7 +185,8 @@ class RoleManager:
                 c.confirmed = None
             self._set(c, ROLE_TABLE.get(c.state, "component lost").target)
         self._dirty = True
-        return self._advance(now, (c,))
+        self._advance(now, (c,))
+        return []
 
     def reassign(self, component_id: str, now: float) -> list[Action]:
         """The component's role is unknown (fenced behind our back): give it ours again."""
@@ -192,7 +194,8 @@ class RoleManager:
         c.confirmed = None
         c.retry_at = None
         self._dirty = True
-        return self._advance(now, (c,))
+        self._advance(now, (c,))
+        return []
 
     def response(self, component_id: str, correlation_id: str, code: ReturnCode, now: float) -> list[Action]:
         """A ``SetRoleResponse`` from a component."""
@@ -222,7 +225,8 @@ class RoleManager:
                 c.retry_at = None
                 self._dirty = True
                 due.append(c)
-        return actions + self._advance(now, due)
+        self._advance(now, due)
+        return actions
 
     # -- internals ------------------------------------------------------------------------
     def _answered(self, c: _Component, role: Role, ok: bool, now: float, why: str) -> list[Action]:
@@ -249,7 +253,8 @@ class RoleManager:
                 self.notices.append(NotStandby(c.spec.id, why))
             c.backoff = min(c.backoff * 2, BACKOFF_MAX)
             self._set(c, ROLE_TABLE.get(c.state, "failure" if why != "timed out" else "timeout").target)
-        return actions + self._advance(now, (c,))
+        self._advance(now, (c,))
+        return actions
 
     def _set(self, c: _Component, state: str) -> None:
         c.state = state
@@ -275,7 +280,14 @@ class RoleManager:
                 return False
         return True
 
-    def _advance(self, now: float, touched) -> list[Action]:
+    @property
+    def _frontier_order(self) -> int:
+        """The order group the frontier stands at (not settled): ascending
+        while promoting, descending while demoting."""
+        index = self._frontier if self.target == Role.active else len(self.orders) - 1 - self._frontier
+        return self.orders[index]
+
+    def _advance(self, now: float, touched) -> None:
         """Send what the frontier allows to the ``touched`` components (those
         whose facts just changed), moving the frontier on while groups are
         done; each group it reaches is examined in turn. O(touched + group),
@@ -283,19 +295,14 @@ class RoleManager:
         if self._unseen:
             touched, self._unseen = [*touched, *self._unseen], []
         self._send_due(now, touched)
-        while not self.settled:
-            index = self._frontier if self.target == Role.active else len(self.orders) - 1 - self._frontier
-            if not self._group_done(self.orders[index]):
-                return []
+        while not self.settled and self._group_done(self._frontier_order):
             self._frontier += 1
             if self.settled:
                 # Past the last group everyone wants the target: outside the
                 # frontier a component may have been left as it was.
                 self._send_due(now, self.components.values())
             else:
-                index = self._frontier if self.target == Role.active else len(self.orders) - 1 - self._frontier
-                self._send_due(now, self._groups[self.orders[index]])
-        return []
+                self._send_due(now, self._groups[self._frontier_order])
 
     def _send_due(self, now: float, candidates) -> None:
         for c in candidates:
@@ -320,7 +327,7 @@ class RoleManager:
         role; one that has a role keeps it until the frontier reaches it."""
         if self.settled:
             return self.target
-        order = self.orders[self._frontier if self.target == Role.active else len(self.orders) - 1 - self._frontier]
+        order = self._frontier_order
         reached = c.spec.order <= order if self.target == Role.active else c.spec.order >= order
         if reached:
             return self.target
