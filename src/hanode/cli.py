@@ -82,16 +82,18 @@ def _run(args) -> int:
     return 0
 
 
-def _find(error: BaseException, kind: type) -> BaseException | None:
-    """``error`` or the first ``kind`` inside Trio's exception groups."""
-    if isinstance(error, kind):
-        return error
+def _leaves(error: BaseException):
+    """``error`` itself, or every exception inside Trio's exception groups."""
     if isinstance(error, BaseExceptionGroup):
         for inner in error.exceptions:
-            found = _find(inner, kind)
-            if found is not None:
-                return found
-    return None
+            yield from _leaves(inner)
+    else:
+        yield error
+
+
+def _find(error: BaseException, kind: type) -> BaseException | None:
+    """The first ``kind`` in ``error``, looking inside exception groups."""
+    return next((e for e in _leaves(error) if isinstance(e, kind)), None)
 
 
 async def _serve(config, shutdown_timeout: float) -> None:
@@ -170,11 +172,7 @@ def _status(args) -> int:
 
 
 def _only_interrupts(error: BaseException) -> bool:
-    if isinstance(error, KeyboardInterrupt):
-        return True
-    if isinstance(error, BaseExceptionGroup):
-        return all(_only_interrupts(e) for e in error.exceptions)
-    return False
+    return all(isinstance(e, KeyboardInterrupt) for e in _leaves(error))
 
 
 async def _ask_status(endpoint, args) -> int:
