@@ -46,18 +46,15 @@ PEER_TYPES = frozenset({PduType.ELECTION, PduType.MONITOR})
 COMPONENT_TYPES = frozenset({PduType.ROLE, PduType.MONITOR})
 CLIENT_TYPES = frozenset({PduType.STATUS})
 
-_ENCODE = {
-    ElectionMessage: (int(PduType.ELECTION), encode_election_message),
-    RoleMessage: (int(PduType.ROLE), encode_role_message),
-    HealthMonitorMessage: (int(PduType.MONITOR), encode_health_monitor_message),
-    ServiceStatusMessage: (int(PduType.STATUS), encode_service_status_message),
+_CODECS = {
+    ElectionMessage: (encode_election_message, decode_election_message),
+    RoleMessage: (encode_role_message, decode_role_message),
+    HealthMonitorMessage: (encode_health_monitor_message, decode_health_monitor_message),
+    ServiceStatusMessage: (encode_service_status_message, decode_service_status_message),
 }
-_DECODE = {
-    int(PduType.ELECTION): decode_election_message,
-    int(PduType.ROLE): decode_role_message,
-    int(PduType.MONITOR): decode_health_monitor_message,
-    int(PduType.STATUS): decode_service_status_message,
-}
+# Plain ints, looked up per frame on the hot path.
+_ENCODE = {cls: (int(PDU_TYPE[cls]), encode) for cls, (encode, _) in _CODECS.items()}
+_DECODE = {int(PDU_TYPE[cls]): decode for cls, (_, decode) in _CODECS.items()}
 
 
 def frame_message(msg) -> bytes:
