@@ -24,6 +24,8 @@ Rules:
 
 from __future__ import annotations
 
+import heapq
+
 from dataclasses import dataclass
 
 from hanode.codec import ReturnCode, Role
@@ -115,8 +117,10 @@ class RoleManager:
         self.notices: list[AssignRole | NotStandby] = []
         self._failed_required = 0
         self._failed = 0
-        self._deadline: float | None = None
-        self._dirty = True
+        # (time, component id) for every SetRole deadline and retry set,
+        # dropped lazily once the component's own times no longer match:
+        # O(log n) per change instead of a walk over every component.
+        self._timers: list[tuple[float, str]] = []
 
     # -- queries ------------------------------------------------------------------
     @property
@@ -147,11 +151,18 @@ class RoleManager:
         ]
 
     def deadline(self) -> float | None:
-        if self._dirty:
-            times = [t for c in self.components.values() for t in (c.deadline, c.retry_at) if t is not None]
-            self._deadline = min(times) if times else None
-            self._dirty = False
-        return self._deadline
+        timers = self._timers
+        while timers:
+            t, cid = timers[0]
+            c = self.components[cid]
+            if t == c.deadline or t == c.retry_at:
+                return t
+            heapq.heappop(timers)
+        return None
+
+    def _arm(self, c: _Component, t: float) -> float:
+        heapq.heappush(self._timers, (t, c.spec.id))
+        return t
 
     # -- inputs -------------------------------------------------------------------------
     def set_target(self, role: Role, now: float) -> list[Action]:
@@ -162,7 +173,6 @@ class RoleManager:
         self._frontier = 0
         for c in self.components.values():
             c.retry_at = None  # a failed component is asked at once for the new role
-        self._dirty = True
         self._advance(now, self.components.values())
         return []
 
@@ -184,7 +194,6 @@ class RoleManager:
             if not reachable:
                 c.confirmed = None
             self._set(c, ROLE_TABLE.get(c.state, "component lost").target)
-        self._dirty = True
         self._advance(now, (c,))
         return []
 
@@ -193,7 +202,6 @@ class RoleManager:
         c = self.components[component_id]
         c.confirmed = None
         c.retry_at = None
-        self._dirty = True
         self._advance(now, (c,))
         return []
 
@@ -223,7 +231,6 @@ class RoleManager:
                 actions += self._answered(c, role, False, now, "timed out")
             elif c.retry_at is not None and now >= c.retry_at:
                 c.retry_at = None
-                self._dirty = True
                 due.append(c)
         self._advance(now, due)
         return actions
@@ -232,7 +239,6 @@ class RoleManager:
     def _answered(self, c: _Component, role: Role, ok: bool, now: float, why: str) -> list[Action]:
         c.outstanding = None
         c.deadline = None
-        self._dirty = True
         actions: list[Action] = []
         if ok:
             c.confirmed = role
@@ -247,7 +253,7 @@ class RoleManager:
             c.failed_role = role
             # Back off only when asking again for the same role; a role wanted
             # since goes out at once (SPEC 4: the newest, once the answer is in).
-            c.retry_at = now + c.backoff if self._wanted_now(c) == role else None
+            c.retry_at = self._arm(c, now + c.backoff) if self._wanted_now(c) == role else None
             actions.append(Log("warning", "role", f"component {c.spec.id} ({c.spec.name}) could not become {role.name}: {why}; retry in {c.backoff:g} s"))
             if role == Role.standby:
                 self.notices.append(NotStandby(c.spec.id, why))
@@ -314,9 +320,8 @@ class RoleManager:
             corr = self._corr.next()
             c.outstanding = (corr, wanted)
             if c.spec.kind == "process":
-                c.deadline = now + c.spec.set_role_timeout
+                c.deadline = self._arm(c, now + c.spec.set_role_timeout)
             self._set(c, ROLE_TABLE.get(c.state, "SetRole sent").target)
-            self._dirty = True
             self.notices.append(AssignRole(c.spec.id, wanted, corr))
 
     def _wanted_now(self, c: _Component) -> Role | None:
