@@ -188,6 +188,39 @@ def test_round_trip_feed_without_draining(frames: list[tuple[int, bytes]], chunk
     assert dec.buffered == 0
 
 
+@settings(max_examples=300, deadline=None)
+@given(frames=frame_lists, data=st.data(), limit=st.sampled_from([MAX_PAYLOAD, 300]),
+       allowed=st.sets(st.sampled_from(ALL_TYPES), min_size=1))
+def test_feed_frames_matches_feed_then_frames(frames, data, limit, allowed) -> None:
+    # feed_frames' fast path parses from the chunk itself; it must give the
+    # same frames, the same buffering and the same errors as feed + frames.
+    stream = b"".join(encode_frame(t, p) for t, p in frames)
+    if data.draw(st.booleans(), label="garbage tail"):
+        stream += data.draw(st.binary(min_size=1, max_size=8), label="tail")
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=30), label="cuts"))
+    bounds = [0, *cuts, len(stream)]
+    fast, slow = FrameDecoder(max_payload=limit, allowed=allowed), FrameDecoder(max_payload=limit, allowed=allowed)
+    for lo, hi in zip(bounds, bounds[1:]):
+        chunk = stream[lo:hi]
+        try:
+            expected = slow.feed(chunk) or list(slow)
+        except FrameError as e:
+            with pytest.raises(FrameError) as got:
+                fast.feed_frames(chunk)
+            assert str(got.value) == str(e)
+            return
+        assert fast.feed_frames(chunk) == expected
+        assert fast.buffered == slow.buffered
+        assert all(type(payload) is bytes for _, payload in expected)
+
+
+def test_feed_frames_takes_a_bytearray_through_the_buffer() -> None:
+    dec = FrameDecoder()
+    assert dec.feed_frames(bytearray(encode_frame(2, b"ab") + encode_frame(3, b"c")[:2])) == [(PduType.ROLE, b"ab")]
+    assert dec.buffered == 2
+    assert dec.feed_frames(encode_frame(3, b"c")[2:]) == [(PduType.MONITOR, b"c")]
+
+
 # -- partial input ----------------------------------------------------------------
 
 

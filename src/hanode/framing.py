@@ -178,6 +178,33 @@ class FrameDecoder:
                 self._pos = 0
         buf += data
 
+    def feed_frames(self, data: bytes) -> list[Frame]:
+        """``feed(data)``, then every complete frame, in one call.
+
+        The common case (nothing buffered, whole frames in ``data``) is
+        parsed straight from ``data`` without copying it into the buffer;
+        only an incomplete tail, or anything that is an error, takes the
+        general path (which raises the same errors)."""
+        out: list[Frame] = []
+        pos = 0
+        if type(data) is bytes and self._error is None and self._pos == len(self._buf):
+            end = len(data)
+            types = self._types
+            limit = self._max
+            while end - pos >= HEADER_SIZE:
+                length = data[pos] << 8 | data[pos + 1]
+                pdu_type = types[data[pos + 2]]
+                stop = pos + HEADER_SIZE + length
+                if pdu_type is None or length > limit or stop > end:
+                    break
+                out.append(Frame(pdu_type, data[pos + HEADER_SIZE:stop]))
+                pos = stop
+            if pos == end:
+                return out
+        self.feed(data[pos:] if pos else data)
+        out.extend(self.frames())
+        return out
+
     def next_frame(self) -> Frame | None:
         """Return the next complete frame, or None if more bytes are needed."""
         if self._error is not None:

@@ -78,9 +78,8 @@ class MessageReader:
 
         Raises FrameError or DecodeError naming the frame; the connection
         must then be closed."""
-        self._frames.feed(data)
         out = []
-        for pdu_type, payload in self._frames:
+        for pdu_type, payload in self._frames.feed_frames(data):
             self.count += 1
             try:
                 out.append(_DECODE[pdu_type](payload))
