@@ -80,8 +80,13 @@ class Node:
             self.monitor.rejoin(now)
         kind = type(event)
         if kind is ComponentMessage and type(event.msg) is HealthMonitorMessage:
-            # The hot path: a heartbeat, straight to the monitor.
+            # The hot path: a heartbeat, straight to the monitor. One that
+            # changed nothing (no action, no notice) leaves the node as
+            # settled as it was after the previous event; what time alone
+            # changes is the ticks' business.
             actions += self.monitor.message(event.conn, event.msg, now, self.election.health is True)
+            if not actions and not self.monitor.notices:
+                return actions
         else:
             handler = self._dispatch.get(kind)
             if handler is None:
