@@ -7,7 +7,8 @@ queued on their connection, never awaited, so one slow socket never holds
 up the others.
 
 Tasks, in one nursery, started in dependency order with ``nursery.start``:
-the peer listener, the component listener, the status listener, then the
+the read mux (one task reads every socket connection that is ready), the
+peer listener, the component listener, the status listener, then the
 ticker (wakes the node at ``next_deadline()`` through a cancel scope whose
 deadline follows it), the peer dialer and the witness prober. Commands run in
 their own tasks, bounded by ``command_timeout``.
@@ -74,7 +75,7 @@ from hanode.core import (
 )
 from hanode.wire import CLIENT_TYPES, COMPONENT_TYPES, PEER_TYPES
 
-from .connection import Connection, connect, open_listeners
+from .connection import Connection, ReadMux, connect, open_listeners
 
 log = logging.getLogger("hanode.agent")
 
@@ -116,6 +117,8 @@ class Agent:
         self._peer_changed = trio.Event()  # set (and renewed) whenever self.peer changes
         self._commands = {c.id: c for c in config.components}
         self._stop_requested = False
+        self._mux: ReadMux | None = None  # reads every socket connection, in one task
+        self._batch_now: float | None = None  # set while the mux hands us a batch
 
     # -- the one entry point --------------------------------------------------------
     def handle(self, event) -> None:
@@ -123,13 +126,29 @@ class Agent:
         node = self.node
         if node is None or self._nursery is None:
             return  # not running (yet, or any more): connections closing late
-        for action in node.handle(event, trio.current_time()):
+        now = self._batch_now
+        for action in node.handle(event, trio.current_time() if now is None else now):
             self._act(action)
+        if now is None:
+            self._follow_deadline()
+
+    def _follow_deadline(self) -> None:
         scope = self._tick_scope
-        if scope is not None:
-            deadline = node.next_deadline()
+        if scope is not None and self.node is not None:
+            deadline = self.node.next_deadline()
             if deadline != scope.deadline:  # most heartbeats move no timer
                 scope.deadline = deadline
+
+    # The read mux's batches: every message read in one wake-up is handled at
+    # the same ``now``, and the ticker's deadline follows once, at the end
+    # (it is only looked at when this task yields).
+    def _batch_begin(self) -> None:
+        assert self._mux is not None
+        self._batch_now = self._mux.now
+
+    def _batch_end(self) -> None:
+        self._batch_now = None
+        self._follow_deadline()
 
     def _act(self, action: Action) -> None:
         t = type(action)
@@ -183,6 +202,8 @@ class Agent:
             wants_guard = self._use_guard and any(c.kind == "command" for c in self.config.components)
             guard = await self._start_guard() if wants_guard else None
             self.node = Node(self.spec, trio.current_time())
+            self._mux = ReadMux(self._batch_begin, self._batch_end)
+            await nursery.start(self._mux.run)
             if guard is not None:
                 nursery.start_soon(self._pulse_guard, guard)
                 nursery.start_soon(self._hear_guard, guard)
@@ -323,7 +344,7 @@ class Agent:
             stream, next(self._ids), kind, allowed,
             max_payload=self.config.limits.max_frame, queue=queue,
             on_message=lambda c, m: self.handle(message(c.id, m)),
-            on_closed=closed, first_pdu_timeout=first_pdu_timeout, peer=remote,
+            on_closed=closed, first_pdu_timeout=first_pdu_timeout, peer=remote, mux=self._mux,
         )
         table[conn.id] = conn
         self.handle(connected(conn.id))
@@ -359,7 +380,7 @@ class Agent:
             stream, next(self._ids), "peer", PEER_TYPES,
             max_payload=self.config.limits.max_frame, queue=PEER_QUEUE,
             on_message=lambda c, m: self.handle(PeerMessage(c.id, m)),
-            on_closed=self._peer_closed, peer=remote,
+            on_closed=self._peer_closed, peer=remote, mux=self._mux,
         )
         self._set_peer(conn)
         self.handle(PeerConnected(conn.id))

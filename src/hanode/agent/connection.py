@@ -1,7 +1,10 @@
 """One framed connection on a Trio stream: messages in, messages out.
 
 The reader feeds every decoded message to a callback; the writer drains a
-bounded queue. Sending never blocks the caller: a connection whose queue is
+bounded queue. Socket connections given a :class:`ReadMux` have no reader
+task of their own: one task reads every ready socket per wake-up (a thousand
+heartbeating components would otherwise cost a thousand task switches a
+round). Sending never blocks the caller: a connection whose queue is
 full is not reading and is closed (a slow status client must never slow the
 agent, SPEC section 6). The first malformed frame closes this connection and
 nothing else (section 2).
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import socket
 import stat
 from collections.abc import Callable, Iterable
@@ -23,7 +27,7 @@ from hanode.wire import MessageReader, frame_message
 
 log = logging.getLogger("hanode.agent")
 
-_RECEIVE_SIZE = 65536
+_RECEIVE_SIZE = 16384  # one read; larger costs more to allocate for the small frames we carry
 
 
 class Connection:
@@ -42,6 +46,7 @@ class Connection:
         on_closed: Callable[["Connection", str], None],
         first_pdu_timeout: float | None = None,
         peer: str = "",
+        mux: ReadMux | None = None,
     ):
         self.stream = stream
         self.id = ident
@@ -62,6 +67,7 @@ class Connection:
         # (the heartbeat path: a thousand components at 10 Hz).
         self._backlog = 0
         self._fd = _socket_fd(stream)
+        self._mux = mux if self._fd is not None else None
 
     # -- called from the agent, synchronously ----------------------------------------
     def send(self, msg) -> None:
@@ -94,6 +100,8 @@ class Connection:
             return
         self.closed = True
         self.reason = reason
+        if self._mux is not None:
+            self._mux.discard(self._fd)  # read nothing more (a level-triggered fd would spin)
         if flush:
             self._out_send.close()  # the writer drains the queue, then ends the connection
         else:
@@ -106,9 +114,14 @@ class Connection:
             with self._scope:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._write)
-                    await self._read()
+                    if self._mux is not None:
+                        await self._watch_muxed()
+                    else:
+                        await self._read()
                     nursery.cancel_scope.cancel()
         finally:
+            if self._mux is not None:
+                self._mux.discard(self._fd)  # before the fd is closed and its number reused
             with trio.CancelScope(shield=True):
                 await trio.aclose_forcefully(self.stream)
             self.closed = True
@@ -122,29 +135,61 @@ class Connection:
                     with trio.move_on_after(first) as timeout:
                         data = await self._receive()
                     if timeout.cancelled_caught:
-                        self.close(f"no PDU within {first:g} s of connecting")
+                        self._no_first_pdu()
                         return
                 else:
                     data = await self._receive()
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as e:
                 self.close(f"receive failed: {e}")
                 return
-            if not data:
-                self.close("closed by the other side")
+            self._deliver(data)
+            if self.closed:
                 return
-            try:
-                messages = self._reader.feed(data)
-            except (FrameError, DecodeError) as e:
-                log.warning("%s connection %s from %s: closing it on bad input: %s", self.kind, self.id, self.peer or "?", e)
-                self.close(f"bad input: {e}")
+
+    async def _watch_muxed(self) -> None:
+        """The muxed connection's own task: only the first-PDU timeout."""
+        assert self._mux is not None and self._fd is not None
+        self._mux.add(self._fd, self._readable)
+        first = self._first_pdu_timeout
+        if first is not None:
+            await trio.sleep(first)
+            if self.received == 0:
+                self._no_first_pdu()
                 return
-            if messages:
-                self.last_rx = trio.current_time()
-            for msg in messages:
-                self.received += 1
-                self._on_message(self, msg)
-                if self.closed:
-                    return
+        await trio.sleep_forever()  # until close() cancels the connection's scope
+
+    def _readable(self) -> None:
+        """Called by the mux when the socket has something to read."""
+        try:
+            data = os.read(self._fd, _RECEIVE_SIZE)
+        except BlockingIOError:
+            return
+        except OSError as e:
+            self.close(f"receive failed: {e}")
+            return
+        self._deliver(data)
+
+    def _no_first_pdu(self) -> None:
+        self.close(f"no PDU within {self._first_pdu_timeout:g} s of connecting")
+
+    def _deliver(self, data: bytes) -> None:
+        """Decode what arrived and hand each message on; close on bad input."""
+        if not data:
+            self.close("closed by the other side")
+            return
+        try:
+            messages = self._reader.feed(data)
+        except (FrameError, DecodeError) as e:
+            log.warning("%s connection %s from %s: closing it on bad input: %s", self.kind, self.id, self.peer or "?", e)
+            self.close(f"bad input: {e}")
+            return
+        if messages:
+            self.last_rx = trio.current_time() if self._mux is None else self._mux.now
+        for msg in messages:
+            self.received += 1
+            self._on_message(self, msg)
+            if self.closed:
+                return
 
     async def _receive(self) -> bytes:
         """What the other side sent next. On a socket: wait until it is
@@ -188,6 +233,54 @@ def _socket_fd(stream) -> int | None:
         return sock.fileno() if sock is not None else None
     except OSError:
         return None
+
+
+class ReadMux:
+    """One task that reads many sockets: an epoll set whose own descriptor
+    Trio waits on. Each wake-up calls back every socket that is ready, so
+    the cost of a wake-up is shared by all the messages that arrived.
+    ``begin`` and ``end`` (optional) are called around each wake-up's
+    callbacks: the agent handles the whole batch at one ``now`` and moves
+    its timer once."""
+
+    def __init__(self, begin: Callable[[], None] | None = None, end: Callable[[], None] | None = None) -> None:
+        self._epoll = select.epoll()
+        self._readers: dict[int, Callable[[], None]] = {}
+        self.now = 0.0  # trio.current_time() of the wake-up being served
+        self._begin = begin or _nothing
+        self._end = end or _nothing
+
+    def add(self, fd: int, on_readable: Callable[[], None]) -> None:
+        self._readers[fd] = on_readable
+        self._epoll.register(fd, select.EPOLLIN)
+
+    def discard(self, fd: int) -> None:
+        if self._readers.pop(fd, None) is not None:
+            self._epoll.unregister(fd)
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """Serve until cancelled; then the epoll set is closed."""
+        task_status.started()
+        readers = self._readers
+        try:
+            while True:
+                await trio.lowlevel.wait_readable(self._epoll.fileno())
+                self.now = trio.current_time()
+                self._begin()
+                try:
+                    for fd, _ in self._epoll.poll(0):
+                        reader = readers.get(fd)  # an earlier callback may have closed it
+                        if reader is not None:
+                            reader()
+                finally:
+                    self._end()
+        finally:
+            readers.clear()
+            self._epoll.close()
+
+
+def _nothing() -> None:
+    pass
 
 
 class ListenError(HanodeError):
