@@ -74,6 +74,7 @@ def generator_main(args) -> int:
         BillOfHealth, ComponentStatus, HealthMonitorMessage, HealthQuery, HealthQueryResponse, HeartBeat,
         ReturnCode, Role, RoleMessage, SetRole, SetRoleResponse,
     )
+    from hanode.agent.connection import ReadMux
     from hanode.wire import COMPONENT_TYPES, MessageReader, frame_message
 
     ok = BillOfHealth(ComponentStatus.ok)
@@ -133,6 +134,7 @@ def generator_main(args) -> int:
     emit({"event": "connected", "n": n})
 
     all_active = trio.Event()
+    nursery_box: list = []
 
     def on_message(c: Comp, msg) -> None:
         if type(msg) is HealthMonitorMessage:
@@ -158,38 +160,46 @@ def generator_main(args) -> int:
         else:
             stats["other_in"] += 1
 
-    async def read(c: Comp) -> None:
+    # One reader for all the connections (the agent's own ReadMux): the
+    # generator stands for a thousand separate processes, so it should take
+    # as little of this machine's CPU as it can from the agent it measures.
+    mux = ReadMux()
+
+    def readable(c: Comp) -> None:
+        try:
+            data = c.sock.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            for msg in c.reader.feed(data):
+                on_message(c, msg)
+            return
+        # The agent closed it: a component fences (standby) and connects again.
+        stats["closed"] += 1
+        if c.role == Role.active:
+            stats["active"] -= 1
+        c.role = None
+        mux.discard(c.sock.fileno())
+        c.sock.close()
+        c.sock, c.out, c.reader = None, b"", MessageReader(COMPONENT_TYPES)
+        nursery_box[0].start_soon(reconnect, c)
+
+    async def reconnect(c: Comp) -> None:
+        await trio.sleep(RECONNECT)
         while True:
-            await trio.lowlevel.wait_readable(c.sock)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.setblocking(False)
             try:
-                data = c.sock.recv(65536)
-            except BlockingIOError:
-                continue
-            except OSError:
-                data = b""
-            if data:
-                for msg in c.reader.feed(data):
-                    on_message(c, msg)
-                continue
-            # The agent closed it: a component fences (standby) and connects again.
-            stats["closed"] += 1
-            if c.role == Role.active:
-                stats["active"] -= 1
-            c.role = None
-            c.sock.close()
-            c.sock, c.out, c.reader = None, b"", MessageReader(COMPONENT_TYPES)
-            await trio.sleep(RECONNECT)
-            while True:
-                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                sock.setblocking(False)
-                try:
-                    sock.connect(args.connect)
-                    break
-                except (BlockingIOError, OSError):
-                    sock.close()
-                    await trio.sleep(RECONNECT)
-            c.sock = sock
-            stats["reconnected"] += 1
+                sock.connect(args.connect)
+                break
+            except (BlockingIOError, OSError):
+                sock.close()
+                await trio.sleep(RECONNECT)
+        c.sock = sock
+        mux.add(sock.fileno(), lambda: readable(c))
+        stats["reconnected"] += 1
 
     async def beat() -> None:
         slices = max(1, min(n, round(period / SLICE)))
@@ -229,8 +239,10 @@ def generator_main(args) -> int:
 
     async def run() -> None:
         async with trio.open_nursery() as nursery:
+            nursery_box.append(nursery)
             for c in comps:
-                nursery.start_soon(read, c)
+                mux.add(c.sock.fileno(), (lambda c: lambda: readable(c))(c))
+            await nursery.start(mux.run)
             nursery.start_soon(beat)
             nursery.start_soon(announce_active)
             nursery.start_soon(control, nursery)
