@@ -90,6 +90,8 @@ from hanode.core import (
     PeerMessage,
     RunCommand,
     SendPeer,
+    SetMaintenance,
+    Switchover,
     StatusChanged,
     Stopped,
     Timers,
@@ -370,6 +372,8 @@ def quiet(w: SimWorld) -> None:
         agent = w.agents[n]
         if agent is not None and agent.frozen:
             w.thaw(n)
+        if agent is not None:
+            w.at(w.now, f"node:{n}", SetMaintenance(False))  # the operator is done
     restart_stopped(w)
 
 
@@ -512,6 +516,8 @@ def steps(witness: bool) -> st.SearchStrategy[list[Step]]:
         s("comp_heal", node=NODE, comp=COMP),
         s("client", node=NODE),
         s("shutdown", node=NODE),
+        s("switchover", node=NODE),
+        s("maintenance", node=NODE, arg=st.booleans()),
     ]
     if witness:
         ops.append(s("witness", node=NODE, arg=st.booleans()))
@@ -568,6 +574,10 @@ def apply(w: SimWorld, step: Step) -> None:
         w.ask_status(client, "7")
     elif op == "shutdown" and live:
         w.shutdown(n)
+    elif op == "switchover" and live:
+        w.at(w.now, f"node:{n}", Switchover())
+    elif op == "maintenance" and live:
+        w.at(w.now, f"node:{n}", SetMaintenance(step.arg))
     elif op == "witness":
         w.set_witness(n, step.arg)
     w.run_for(step.dt)

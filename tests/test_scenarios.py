@@ -34,7 +34,7 @@ from hanode.codec import (
     StatusIndication,
     Veto,
 )
-from hanode.core import ComponentSpec, Log, PeerMessage, SendComponent, Stopped, Timers
+from hanode.core import ComponentSpec, Log, PeerMessage, SendComponent, SetMaintenance, Stopped, Switchover, Timers
 from hanode.core.status import TOKENS
 from hanode.core import StatusChanged
 
@@ -970,3 +970,139 @@ def test_new_role_is_sent_once_the_outstanding_answer_is_in():
     assert standby_sent and standby_sent[0][0] == pytest.approx(retry_answer + LATENCY, abs=EPS)
     assert (w.state(A), w.state(B)) == ("active", "standby")
     assert w.violations == []
+
+
+# =============================================================================================
+# Moving the role by hand (SPEC 7: switchover, maintenance)
+# =============================================================================================
+
+
+def control(w: Sim, name: str, event) -> None:
+    w.at(w.now, f"node:{name}", event)
+
+
+def test_switchover_demotes_first_then_the_peer_promotes():
+    w = started_pair()
+    start = w.now
+    assert w.node(A).switchover_refusal() is None
+    control(w, A, Switchover())
+    w.run_for(2.0)
+    sent = message_times(w, start)
+    assert [s for _, s in sent] == [(A, "nomination", "2", B), (B, "assigment", "2", B, A)]
+    assert answered(w, A, "1", Role.standby, start)[0] < sent[0][0]  # demoted before nominating
+    assert (w.state(A), w.state(B)) == ("standby", "active")
+    assert (w.status(A), w.status(B)) == ("standby", "active")
+    assert holders(w, start) == [(A,), (B,)]  # one change of the active node, no overlap
+    assert w.violations == []
+    # And no way back by itself: the pair stays as it is.
+    w.run_for(5.0)
+    assert (w.state(A), w.state(B)) == ("standby", "active")
+
+
+@pytest.mark.parametrize("setup, reason", [
+    ("standby", "not active; run switchover on the active node"),
+    ("maintenance", "in maintenance"),
+    ("peer down", "peer link to beta is down"),
+    ("peer unhealthy", "peer beta is not healthy"),
+    ("stopping", "shutting down"),
+])
+def test_switchover_refused_with_the_reason(setup, reason):
+    w = started_pair()
+    target = B if setup == "standby" else A
+    if setup == "maintenance":
+        control(w, A, SetMaintenance(True))
+    elif setup == "peer down":
+        w.kill(B)
+    elif setup == "peer unhealthy":
+        w.components[B]["1"].behaviour.status = ComponentStatus.failed
+    elif setup == "stopping":
+        w.node(A).election.stopping = True  # the instant a shutdown began
+    w.run_for(0.5)
+    refusal = w.node(target).switchover_refusal()
+    assert refusal is not None and reason in refusal
+    start = w.now
+    control(w, target, Switchover())
+    w.run_for(0.5)
+    assert any("switchover refused" in a.text and reason in a.text for _, a in logs(w, target, start, "warning"))
+    assert [s for _, s in message_times(w, start) if s[1] == "nomination"] == []
+    assert w.violations == []
+
+
+def test_maintenance_standby_does_not_take_over_until_it_ends():
+    w = started_pair()
+    control(w, B, SetMaintenance(True))
+    w.run_for(0.1)
+    w.kill(A)
+    w.run_for(3.0)
+    assert w.state(B) == "standby" and w.active_components(B) == []
+    assert any("not taking over" in a.text for _, a in logs(w, B, level="warning"))
+    off = w.now
+    control(w, B, SetMaintenance(False))
+    w.run_for(1.0)
+    assert entered_at(w, B, "state", "promoting", off) == pytest.approx(off, abs=EPS)
+    assert (w.state(B), w.active_components(B)) == ("active", ["1"])
+
+
+def test_maintenance_active_does_not_hand_over_when_unhealthy():
+    w = started_pair()
+    control(w, A, SetMaintenance(True))
+    w.run_for(0.1)
+    fault = w.now
+    w.components[A]["1"].behaviour.status = ComponentStatus.failed
+    w.run_for(3 * TIMERS.handover_after)
+    assert values(w, A, "state", fault) == ["active"]
+    assert messages(w, fault) == []
+    # Maintenance off: the hand-over it held back happens at once.
+    off = w.now
+    control(w, A, SetMaintenance(False))
+    w.run_for(2.0)
+    assert entered_at(w, A, "state", "demoting", off) == pytest.approx(off, abs=0.11)
+    assert (w.state(A), w.state(B)) == ("standby", "active")
+    assert w.violations == []
+
+
+def test_maintenance_vetoes_nominations_that_move_its_role():
+    # A is unhealthy and wants to hand over; B, in maintenance, vetoes it and A keeps the role.
+    w = started_pair()
+    control(w, B, SetMaintenance(True))
+    w.run_for(0.1)
+    fault = w.now
+    w.components[A]["1"].behaviour.status = ComponentStatus.failed
+    w.run_for(3.0)
+    sent = [s for _, s in message_times(w, fault)]
+    assert (A, "nomination", "2", B) in sent and (B, "veto", "2", A, B) in sent
+    assert w.state(B) == "standby" and w.active_components(B) == []
+    assert w.violations == []
+
+
+def test_maintenance_active_vetoes_a_nomination_of_its_peer_even_when_unhealthy():
+    w = started_pair()
+    node = w.node(A)
+    node.handle(SetMaintenance(True), w.now)
+    node.election.health = False
+    node.election.peer_health = True
+    actions = node.election._nomination("7", B, w.now)
+    assert [describe(a.msg) for a in actions if hasattr(a, "msg")] == [("veto", "7", A, B)]
+    assert node.state == "active"
+
+
+def test_maintenance_keeps_an_unassigned_node_from_promoting_itself():
+    w = Sim()
+    w.kill(B)
+    control(w, A, SetMaintenance(True))
+    w.run_for(TIMERS.startup_grace + 1.0)
+    assert w.state(A) == "unassigned"
+    off = w.now
+    control(w, A, SetMaintenance(False))
+    w.run_for(0.5)
+    assert entered_at(w, A, "state", "promoting", off) == pytest.approx(off, abs=EPS)
+
+
+def test_maintenance_toggle_is_idempotent_and_logged():
+    w = started_pair()
+    node = w.node(A)
+    assert node.handle(SetMaintenance(False), w.now) == []  # already off
+    on = node.handle(SetMaintenance(True), w.now)
+    assert any(type(a) is Log and "maintenance on" in a.text for a in on)
+    assert node.handle(SetMaintenance(True), w.now) == []
+    assert node.election.maintenance is True

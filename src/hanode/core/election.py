@@ -48,6 +48,18 @@ nothing received. A ``standby`` then promotes; an ``unassigned`` node waits
 that reaches none never promotes itself, and an ``active`` one that has lost
 both peer and witness demotes and waits ``unassigned`` (``isolated``).
 
+Moving the role by hand. ``switchover``: an ``active`` node with the link up,
+a healthy peer and no maintenance demotes, then nominates its peer (the
+hand-over above); anything else is refused with the reason
+(:meth:`Election.switchover_refusal`). ``maintenance``: a node keeps
+monitoring and reporting but changes no role by itself: a standby does not
+take over when its peer is lost, an unassigned node does not promote itself,
+an unhealthy active one does not hand over, and a nomination that would move
+its role is vetoed. Safety still applies: a freeze, dual active (rule 6) and
+isolation demote as always. An unassigned node can still be elected over a
+live link (a pair must have an active node). When maintenance ends, what
+happened meanwhile is acted on (a standby whose peer is gone takes over).
+
 Freeze: a gap of more than ``dead_after - 1`` intervals between two of our own
 calls means our peer may have declared us lost: close the link, demote at once
 if active, rejoin ``unassigned`` and nominate the node that was active when we
@@ -99,21 +111,25 @@ ELECTION_TABLE = TransitionTable(
         Transition("standby", "nomination of peer", "standby", "assigment (rule 3)"),
         Transition("standby", "nomination of self, healthy", "promoting", "assigment (rule 3)"),
         Transition("standby", "nomination of self, unhealthy or stopping", "standby", "veto (rule 3)"),
+        Transition("standby", "nomination of self, in maintenance", "standby", "veto: no role change"),
         Transition("standby", "announcement", "standby"),
         Transition("standby", "assigned standby", "standby", "hand-over accepted"),
         Transition("standby", "assigned active", "promoting", "hand-over refused: promote again"),
         Transition("standby", "hand-over unanswered", "promoting", "link lost or error: promote again"),
         Transition("standby", "peer lost", "promoting", "failover"),
+        Transition("standby", "peer lost, in maintenance", "standby", "no take-over until maintenance ends"),
         Transition("standby", "peer and witness lost", "unassigned", "isolated"),
         *_rows(("promoting", "active"), "nomination of self", None, "assigment (rule 2)"),
         *_rows(("promoting", "active"), "nomination of peer", None, "veto: no pre-emption (rule 2)"),
         *_rows(("promoting", "active"), "nomination of peer, we unhealthy", "demoting", "hand-over (rule 2)"),
+        *_rows(("promoting", "active"), "nomination of peer, in maintenance", None, "veto: no role change"),
         *_rows(("promoting", "active"), "announcement, we sort first", None, "dual active: stay (rule 6)"),
         *_rows(("promoting", "active"), "announcement, peer sorts first", "demoting", "dual active: yield (rule 6)"),
         *_rows(("promoting", "active"), "peer lost", None, "witness reachable"),
         *_rows(("promoting", "active"), "peer and witness lost", "demoting", "isolated"),
         Transition("promoting", "promoted", "active"),
         Transition("active", "unhealthy for handover_after", "demoting", "hand-over: then nominate peer"),
+        Transition("active", "switchover", "demoting", "by hand: then nominate peer"),
         Transition("unassigned", "peer lost", "unassigned", "wait for startup_grace"),
         Transition("demoting", "nomination", "demoting", "held until demoted (rule 4)"),
         Transition("demoting", "announcement", "demoting"),
@@ -145,6 +161,7 @@ class Election:
         # (blocks self-promotion but is not "isolated"); False: none reachable.
         self.witness_ok: bool | None = True if not spec.witness else None
         self.stopping = False
+        self.maintenance = False              # change no role by ourselves (see the module doc)
         # The peer link.
         self.link: int | None = None          # the open connection
         self.link_up = False                  # a first PDU has arrived on it
@@ -327,6 +344,40 @@ class Election:
             return actions + self._stop(now)  # unassigned or standby: nothing to hand over
         return actions + self._go("shutdown", now)
 
+    def switchover_refusal(self) -> str | None:
+        """Why a switchover cannot start now, or None when it can."""
+        if self.maintenance:
+            return "this node is in maintenance; turn it off first"
+        if self.stopping:
+            return "this node is shutting down"
+        if self.state != "active":
+            return f"this node is {self.state}, not active; run switchover on the active node"
+        if not (self.link_up and self.peer_alive):
+            return f"the peer link to {self.peer} is down"
+        if self.peer_health is not True:
+            return f"the peer {self.peer} is not healthy"
+        return None
+
+    def switchover(self, now: float) -> list[Action]:
+        """Hand the role to the peer by hand: demote, then nominate it."""
+        refusal = self.switchover_refusal()
+        if refusal is not None:
+            return [Log("warning", "election", f"switchover refused: {refusal}")]
+        self.then = "nominate"
+        return [Log("info", "election", f"switchover: handing the role to {self.peer}")] + self._go("switchover", now)
+
+    def set_maintenance(self, on: bool, now: float) -> list[Action]:
+        """Maintenance on (no role changes by ourselves) or off (catch up)."""
+        if on == self.maintenance:
+            return []
+        self.maintenance = on
+        if on:
+            return [Log("warning", "election", "maintenance on: monitoring and reporting, changing no role")]
+        actions: list[Action] = [Log("info", "election", "maintenance off")]
+        if self.state == "standby" and not self.peer_alive:
+            return actions + self._without_peer(now)  # the peer was lost meanwhile
+        return actions + self._maybe_self_promote(now)
+
     # -- the role subsystem reports -----------------------------------------------------------
     def role_settled(self, now: float, succeeded: bool) -> list[Action]:
         """The role subsystem has finished the promotion or demotion we asked for."""
@@ -420,6 +471,8 @@ class Election:
         if state == "standby":
             if nominee == self.peer:
                 return self._send(corr, Assigment(self.peer, self.name)) + self._go("nomination of peer", now)
+            if self.maintenance:
+                return self._send(corr, Veto(self.peer, self.name)) + self._go("nomination of self, in maintenance", now)
             if self.health and not self.stopping:
                 return self._send(corr, Assigment(self.name, self.peer)) + self._go("nomination of self, healthy", now)
             # Unhealthy, or shutting down: the peer keeps (or takes) the role.
@@ -427,6 +480,8 @@ class Election:
         if state in ("active", "promoting"):
             if nominee == self.name:
                 return self._send(corr, Assigment(self.name, self.peer)) + self._go("nomination of self", now)
+            if self.maintenance:
+                return self._send(corr, Veto(self.name, self.peer)) + self._go("nomination of peer, in maintenance", now)
             if self.health is False and self.peer_health is True and not self.stopping:
                 self.held.append((corr, nominee))
                 self.then = "standby"
@@ -532,6 +587,8 @@ class Election:
         if state == "standby":
             if self.stopping:
                 return actions + self._stop(now)
+            if self.maintenance:
+                return actions + [Log("warning", "election", "in maintenance: not taking over")] + self._go("peer lost, in maintenance", now)
             if self.witness_ok is True:
                 return actions + self._go("peer lost", now)
             return actions + self._go("peer and witness lost", now)
@@ -550,6 +607,7 @@ class Election:
             and not self.peer_alive
             and self.witness_ok is True
             and not self.stopping
+            and not self.maintenance
             and now >= self.started + self.timers.startup_grace - 1e-9
         ):
             return [Log("info", "election", f"no peer after startup_grace ({self.timers.startup_grace:g} s): promoting")] + self._go("no peer after startup_grace", now)
@@ -594,6 +652,7 @@ class Election:
             and self.peer_health is True
             and self.link_up
             and not self.stopping
+            and not self.maintenance
             and self.unhealthy_since is not None
         ):
             return max(self.unhealthy_since, self.active_since) + self.timers.handover_after

@@ -17,6 +17,7 @@ __all__ = [
     "Event", "Tick", "PeerConnected", "PeerMessage", "PeerDisconnected", "PeerRefused",
     "ComponentConnected", "ComponentMessage", "ComponentDisconnected", "CommandFinished",
     "ClientConnected", "ClientMessage", "ClientDisconnected", "WitnessChanged", "Shutdown", "CommandsFenced",
+    "Switchover", "SetMaintenance",
     "Action", "SendPeer", "ClosePeer", "SendComponent", "CloseComponent", "RunCommand",
     "SendClient", "CloseClient", "StatusChanged", "Log", "Stopped",
 ]
@@ -114,6 +115,20 @@ class Shutdown(Event):
 class CommandsFenced(Event):
     """The guard ran every command component's ``on_standby`` while we were
     stalled: their roles are unknown and must be given again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Switchover(Event):
+    """The operator asks the active node to hand its role to the peer
+    (``hanode switchover``). Refused, with a log line, when it cannot:
+    :meth:`Node.switchover_refusal` says why beforehand."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetMaintenance(Event):
+    """The operator turns maintenance on or off (``hanode maintenance``)."""
+
+    on: bool
 
 
 class Action:

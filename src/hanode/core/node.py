@@ -33,7 +33,9 @@ from .events import (
     PeerRefused,
     RunCommand,
     SendComponent,
+    SetMaintenance,
     Shutdown,
+    Switchover,
     Tick,
     WitnessChanged,
 )
@@ -69,6 +71,8 @@ class Node:
             WitnessChanged: lambda e, now: self.election.set_witness(e.reachable, now),
             Shutdown: lambda e, now: self.election.shutdown(now),
             CommandsFenced: self._commands_fenced,
+            Switchover: lambda e, now: self.election.switchover(now),
+            SetMaintenance: lambda e, now: self.election.set_maintenance(e.on, now),
         }
         self._settle_actions: list[Action] = []
 
@@ -113,6 +117,10 @@ class Node:
         d = min(self.election.deadline(), self.monitor.deadline())
         r = self.roles.deadline()
         return d if r is None or r > d else r
+
+    def switchover_refusal(self) -> str | None:
+        """Why ``Switchover`` would be refused now (None: it would start)."""
+        return self.election.switchover_refusal()
 
     @property
     def state(self) -> str:
