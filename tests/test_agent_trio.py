@@ -984,3 +984,84 @@ async def test_standby_timeout_while_promoting_does_not_stop_the_agent(autojump_
         except BaseException as e:  # noqa: BLE001 - collected and asserted below
             errors = _leaves(e)
     assert errors == []
+
+
+# -- the operator's view: snapshot, round-trip time, the control requests --------------------------------------
+
+
+async def test_snapshot_shows_roles_health_peer_and_failovers(autojump_clock, world):
+    with trio.fail_after(CAP):
+        alpha, beta = await world.start_pair()
+        await world.converge(alpha, beta)
+        await trio.sleep(1.5)  # past the first round-trip probe (RTT_PERIOD)
+        a = alpha.agent.snapshot()
+        b = beta.agent.snapshot()
+        assert (a.name, a.state, a.role, a.status) == ("alpha", "active", "active", "active")
+        assert (b.name, b.state, b.role, b.status) == ("beta", "standby", "standby", "standby")
+        assert a.failovers == 1 and b.failovers == 0
+        assert a.peer.name == "beta" and a.peer.connected and a.peer.alive and a.peer.healthy is True
+        assert a.peer.heartbeat_age is not None and 0 <= a.peer.heartbeat_age <= INTERVAL + EPS
+        # In-memory streams under the MockClock: the probe comes back at the same virtual instant.
+        assert a.peer.rtt == 0.0
+        [ca] = a.components
+        assert (ca.id, ca.role, ca.health, ca.connected) == ("1", "active", "healthy", True)
+        assert 0 <= ca.heartbeat_age <= INTERVAL + EPS
+        assert a.in_state_for > 1.0 and not a.maintenance
+        assert any("-> active" in e.text for e in a.events)
+        # Rates need two snapshots RATE_WINDOW apart: 10 heartbeats a second.
+        await trio.sleep(1.0)
+        [ca] = alpha.agent.snapshot().components
+        assert ca.heartbeats_per_s == pytest.approx(1 / INTERVAL, rel=0.2)
+
+
+async def test_snapshot_after_a_failover_counts_it_and_loses_the_peer(autojump_clock, world):
+    with trio.fail_after(CAP):
+        alpha, beta = await world.start_pair()
+        await world.converge(alpha, beta)
+        alpha.kill()
+        await wait_until(lambda: beta.state == "active")
+        b = beta.agent.snapshot()
+        assert b.failovers == 1 and b.in_state_for < INTERVAL
+        assert not b.peer.connected and not b.peer.alive and b.peer.rtt is None
+
+
+async def test_control_switchover_and_maintenance(autojump_clock, world):
+    from hanode.control import ControlError, handle_request
+
+    with trio.fail_after(CAP):
+        alpha, beta = await world.start_pair()
+        ca, cb = await world.converge(alpha, beta)
+        with pytest.raises(ControlError, match="refused by beta: this node is standby, not active"):
+            await handle_request(beta.agent, {"command": "switchover"})
+        reply = await handle_request(alpha.agent, {"command": "switchover", "timeout": 5})
+        assert reply == {"ok": True, "text": "beta took the role; alpha is standby"}
+        await wait_until(lambda: beta.state == "active")
+        assert (ca.role, cb.role) == (Role.standby, Role.active)
+        # Maintenance on the new standby: a lost peer is not taken over.
+        assert (await handle_request(alpha.agent, {"command": "maintenance", "on": True}))["ok"]
+        assert alpha.agent.snapshot().maintenance
+        with pytest.raises(ControlError, match="in maintenance"):
+            await handle_request(alpha.agent, {"command": "switchover"})
+        beta.kill()
+        await trio.sleep(1.0)
+        assert alpha.state == "standby" and ca.role == Role.standby
+        await handle_request(alpha.agent, {"command": "maintenance", "on": False})
+        await wait_until(lambda: alpha.state == "active")
+        status = await handle_request(alpha.agent, {"command": "status"})
+        assert status["snapshot"]["state"] == "active" and status["snapshot"]["maintenance"] is False
+
+
+@pytest.mark.parametrize("request_, error", [
+    ({"command": "reboot"}, "unknown command 'reboot'"),
+    ({"command": "maintenance"}, 'needs "on": true or false'),
+    ({"command": "maintenance", "on": "yes"}, 'needs "on": true or false'),
+    ({"command": "switchover", "timeout": -1}, "positive number of seconds"),
+    ({"command": "switchover", "timeout": True}, "positive number of seconds"),
+])
+async def test_control_bad_requests_say_what_is_wrong(autojump_clock, world, request_, error):
+    from hanode.control import ControlError, handle_request
+
+    with trio.fail_after(CAP):
+        alpha, beta = await world.start_pair()
+        with pytest.raises(ControlError, match=error):
+            await handle_request(alpha.agent, request_)

@@ -69,13 +69,20 @@ from hanode.core import (
     SendPeer,
     Shutdown,
     StatusChanged,
+    SetMaintenance,
     Stopped,
+    Switchover,
     Tick,
     WitnessChanged,
 )
 from hanode.wire import CLIENT_TYPES, COMPONENT_TYPES, PEER_TYPES
 
+from hanode.control import serve_control
+from hanode.snapshot import Snapshot
+from hanode.web import serve_http
+
 from .connection import Connection, ReadMux, connect, open_listeners
+from .observe import Observer
 
 log = logging.getLogger("hanode.agent")
 
@@ -119,6 +126,10 @@ class Agent:
         self._stop_requested = False
         self._mux: ReadMux | None = None  # reads every socket connection, in one task
         self._batch_now: float | None = None  # set while the mux hands us a batch
+        self.observer = Observer(self)
+        self.state_since = 0.0               # when the election state last changed
+        self.failovers = 0                   # times this node became active
+        self._state = "unassigned"
 
     # -- the one entry point --------------------------------------------------------
     def handle(self, event) -> None:
@@ -127,8 +138,15 @@ class Agent:
         if node is None or self._nursery is None:
             return  # not running (yet, or any more): connections closing late
         now = self._batch_now
-        for action in node.handle(event, trio.current_time() if now is None else now):
+        t = trio.current_time() if now is None else now
+        actions = node.handle(event, t)
+        for action in actions:
             self._act(action)
+        if actions and node.state != self._state:  # a state changes only with some action
+            self._state = node.state
+            self.state_since = t
+            if self._state == "active":
+                self.failovers += 1
         if now is None:
             self._follow_deadline()
 
@@ -202,6 +220,7 @@ class Agent:
             wants_guard = self._use_guard and any(c.kind == "command" for c in self.config.components)
             guard = await self._start_guard() if wants_guard else None
             self.node = Node(self.spec, trio.current_time())
+            self.state_since = trio.current_time()
             self._mux = ReadMux(self._batch_begin, self._batch_end)
             await nursery.start(self._mux.run)
             if guard is not None:
@@ -213,8 +232,14 @@ class Agent:
                     await nursery.start(self._serve, self.config.components_listen, self.accept_component, "component")
                 if self.config.status_listen is not None:
                     await nursery.start(self._serve, self.config.status_listen, self.accept_client, "status")
+                if self.config.http_listen is not None:
+                    await nursery.start(serve_http, self.config.http_listen, self.snapshot)
+                    log.info("serving /status, /active and /metrics on http://%s", self.config.http_listen)
+                if self.config.control_path is not None:
+                    await nursery.start(serve_control, self.config.control_path, self)
             await nursery.start(self._ticker)
             nursery.start_soon(self._dialer)
+            nursery.start_soon(self.observer.probe_peer)
             if self.config.witness:
                 nursery.start_soon(self._witness_prober)
             task_status.started(self)
@@ -226,6 +251,24 @@ class Agent:
                 while self.peer is not None or self.components or self.clients:
                     await trio.sleep(0.01)
             nursery.cancel_scope.cancel()
+
+    def snapshot(self) -> Snapshot:
+        """This node as the dashboard, /status and the control socket show it."""
+        return self.observer.snapshot()
+
+    def switchover(self) -> str | None:
+        """Hand the role to the peer (``hanode switchover``); the reason it
+        cannot, or None when it has begun."""
+        if self.node is None:
+            return "the agent is starting"
+        refusal = self.node.switchover_refusal()
+        if refusal is None:
+            self.handle(Switchover())
+        return refusal
+
+    def set_maintenance(self, on: bool) -> None:
+        """Maintenance on or off (``hanode maintenance``)."""
+        self.handle(SetMaintenance(on))
 
     def shutdown(self) -> None:
         """Begin a graceful shutdown (SIGTERM): hand over, then stop."""
@@ -379,12 +422,16 @@ class Agent:
         conn = Connection(
             stream, next(self._ids), "peer", PEER_TYPES,
             max_payload=self.config.limits.max_frame, queue=PEER_QUEUE,
-            on_message=lambda c, m: self.handle(PeerMessage(c.id, m)),
+            on_message=self._peer_message,
             on_closed=self._peer_closed, peer=remote, mux=self._mux,
         )
         self._set_peer(conn)
         self.handle(PeerConnected(conn.id))
         return conn
+
+    def _peer_message(self, conn: Connection, msg) -> None:
+        self.observer.peer_message(msg)
+        self.handle(PeerMessage(conn.id, msg))
 
     def _set_peer(self, conn: Connection | None) -> None:
         self.peer = conn
