@@ -1106,3 +1106,31 @@ def test_maintenance_toggle_is_idempotent_and_logged():
     assert any(type(a) is Log and "maintenance on" in a.text for a in on)
     assert node.handle(SetMaintenance(True), w.now) == []
     assert node.election.maintenance is True
+
+
+def test_refused_hand_overs_back_off_instead_of_flapping():
+    # B in maintenance vetoes every hand-over of an unhealthy A: A must not demote and promote
+    # again every handover_after, but after 1, 2, 4, 8 ... times handover_after.
+    w = started_pair()
+    control(w, B, SetMaintenance(True))
+    w.run_for(0.1)
+    fault = w.now
+    w.components[A]["1"].behaviour.status = ComponentStatus.failed
+    w.run_for(16.0)
+    demotions = [t for t, v in history(w, A, "state", fault) if v == "demoting"]
+    gaps = [b - a for a, b in zip(demotions, demotions[1:])]
+    assert len(demotions) == 4, demotions  # ~1 s, ~3 s, ~7 s, ~15 s after the fault: not 16 of them
+    assert all(later > 1.8 * earlier for earlier, later in zip(gaps, gaps[1:])), gaps
+    assert w.state(A) in ("active", "promoting", "demoting") and w.active_components(B) == []
+    # Healthy again, then a new fault: the first hand-over comes after handover_after again.
+    w.components[A]["1"].behaviour.status = ComponentStatus.ok
+    w.run_for(2.0)
+    control(w, B, SetMaintenance(False))
+    w.run_for(0.1)
+    second = w.now
+    w.components[A]["1"].behaviour.status = ComponentStatus.failed
+    w.run_for(3.0)
+    t_degraded = entered_at(w, A, "status", "degraded", second)
+    assert entered_at(w, A, "state", "demoting", second) == pytest.approx(t_degraded + TIMERS.handover_after, abs=EPS)
+    assert w.state(B) == "active"
+    assert w.violations == []

@@ -40,7 +40,8 @@ Rules, as the responder sees a nomination:
 Giving up the role (hand-over on failure after ``handover_after``, rule 2,
 shutdown): demote first, then send what lets the peer promote. A refused
 hand-over (veto naming us, an error) or a link lost before the answer makes
-the node promote again.
+the node promote again; each refusal doubles the wait before the next
+hand-over (up to ``2**HANDOVER_BACKOFF_MAX``), until the node is healthy again.
 
 Peer loss: a refused dial at once, otherwise ``dead_after`` intervals with
 nothing received. A ``standby`` then promotes; an ``unassigned`` node waits
@@ -88,6 +89,7 @@ from .settings import NodeSpec
 from .table import Transition, TransitionTable
 
 STATES = ("unassigned", "standby", "promoting", "active", "demoting", "stopped")
+HANDOVER_BACKOFF_MAX = 6  # a refused hand-over is tried again after at most 2**6 x handover_after
 
 
 
@@ -162,6 +164,7 @@ class Election:
         self.witness_ok: bool | None = True if not spec.witness else None
         self.stopping = False
         self.maintenance = False              # change no role by ourselves (see the module doc)
+        self.handover_refusals = 0            # hand-overs the peer refused since we were last healthy
         # The peer link.
         self.link: int | None = None          # the open connection
         self.link_up = False                  # a first PDU has arrived on it
@@ -308,6 +311,8 @@ class Election:
         self.health = health
         if health is False:
             self.unhealthy_since = now
+        else:
+            self.handover_refusals = 0  # a new fault gets a hand-over after handover_after again
         actions: list[Action] = []
         if self.link is not None:
             actions.append(SendPeer(self.link, self._heartbeat()))  # tell the peer now, not next interval
@@ -529,6 +534,10 @@ class Election:
     def _refused_hand_over(self, now: float, stimulus: str) -> list[Action]:
         if self.stopping:
             return self._stop(now)
+        # The peer would not take the role (in maintenance, say): wait twice as
+        # long before the next hand-over, so an unhealthy node does not demote
+        # and promote again every handover_after.
+        self.handover_refusals += 1
         if self.witness_ok is not True:
             return [Log("warning", "election", "hand-over refused but no witness is reachable: staying standby")]
         return self._go(stimulus, now)
@@ -655,7 +664,8 @@ class Election:
             and not self.maintenance
             and self.unhealthy_since is not None
         ):
-            return max(self.unhealthy_since, self.active_since) + self.timers.handover_after
+            backoff = 2 ** min(self.handover_refusals, HANDOVER_BACKOFF_MAX)
+            return max(self.unhealthy_since, self.active_since) + self.timers.handover_after * backoff
         return None
 
     # -- internals: plumbing ----------------------------------------------------------------------
