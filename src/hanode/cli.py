@@ -114,9 +114,11 @@ def _run(args) -> int:
     try:
         trio.run(_serve, config, args.shutdown_timeout, dashboard)
     except Exception as e:
-        listen = _find(e, ListenError)
-        if listen is not None:
-            log.error("%s", listen)  # the operator's mistake: one line, no traceback
+        from hanode.agent.agent import GuardError
+
+        known = _find(e, ListenError) or _find(e, GuardError)
+        if known is not None:
+            log.error("%s", known)  # the operator's mistake: one line, no traceback
         else:
             log.exception("the agent failed")
         return 1
@@ -149,7 +151,8 @@ async def _serve(config, shutdown_timeout: float, dashboard: bool = False) -> No
         notifier = Notifier(config.notify, config.name, timeout=NOTIFY_TIMEOUT)
         agent.status_hooks.append(_first_from_none(notifier.notify))
     agent.status_hooks.append(lambda old, new: systemd.status(f"{config.name}: {new}"))
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+    # SIGHUP too: closing the terminal of a dashboard is a graceful stop, not a crash.
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
         async with trio.open_nursery() as outer:
             if notifier is not None:
                 await outer.start(notifier.run)

@@ -103,7 +103,7 @@ async def handle_request(agent: Agent, request: dict) -> dict:
             raise ControlError('maintenance needs "on": true or false')
         agent.set_maintenance(on)
         log.warning("maintenance %s (by the control socket)", "on" if on else "off")
-        return {"ok": True, "text": f"maintenance {'on' if on else 'off'} on {agent.config.name}"}
+        return {"ok": True, "text": f"{agent.config.name}: maintenance {'on' if on else 'off'}"}
     if command == "switchover":
         timeout = request.get("timeout", DEFAULT_WAIT)
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:

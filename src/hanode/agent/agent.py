@@ -93,6 +93,11 @@ RECENT_EVENTS = 200       # Log actions kept for the dashboard
 REFUSED = object()        # what _connect_peer returns when nothing listens at the peer's address
 PROBE_DELAYS = (0.0, 0.01, 0.02, 0.04, 0.08)  # seconds between the accepting side's probes
 FIRST_REDIAL = 0.01       # the dialling side's first retry: a dying peer refuses within ms
+GUARD_START = 10.0        # seconds the fencing guard may take to say it is ready
+
+
+class GuardError(Exception):
+    """The fencing guard cannot be started; the message says why and what to do."""
 
 
 class Agent:
@@ -293,7 +298,12 @@ class Agent:
         """Wait for a predecessor's guard to finish fencing, then start ours."""
         wait = sum(c.command_timeout for c in self.config.components if c.kind == "command") + 5
         if not await trio.to_thread.run_sync(_wait_for_lock, self.guard_lock, wait):
-            log.warning("the previous guard still holds %s after %g s; going on", self.guard_lock, wait)
+            # A predecessor's guard fences within its commands' timeouts; a lock
+            # held longer is a live agent of this node (and its guard).
+            raise GuardError(
+                f"{self.guard_lock} is still held after {wait:g} s: another agent of node {self.spec.name} "
+                f"is running on this host (stop it first), or its fencing guard is stuck (kill it)"
+            )
         spec = {
             "fence_after": self.spec.timers.freeze_time,
             "commands": [[c.id, c.on_standby, c.command_timeout] for c in self.config.components if c.kind == "command"],
@@ -302,9 +312,12 @@ class Agent:
             [sys.executable, "-m", "hanode.guard", "--spec", json.dumps(spec), "--lock", self.guard_lock],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
         )
-        ready = await process.stdout.receive_some(64)
+        ready = b""
+        with trio.move_on_after(GUARD_START):
+            ready = await process.stdout.receive_some(64)
         if not ready.startswith(b"ready"):
-            raise RuntimeError(f"the fencing guard did not start (it said {ready!r})")
+            process.kill()
+            raise GuardError(f"the fencing guard did not start within {GUARD_START:g} s (it said {ready!r})")
         log.info("fencing guard started (pid %d): command components go standby if this agent dies or freezes", process.pid)
         return process
 
