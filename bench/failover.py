@@ -3,11 +3,13 @@ agent to the standby's components all active.
 
     PYTHONPATH=src python bench/failover.py --runs 20 [--mode kill|stop|both] [--json out.json]
 
-Each run builds a fresh pair in a temporary folder under /tmp: two agents
-(``python -m hanode run``) with the default timers (heartbeat_interval 0.1,
-dead_after 3, startup_grace 2.0, handover_after 1.0), each with a process
-component (``python -m hanode.sample``, order 10, which writes DIR/role) and a
-command component (order 20, whose ``on_active`` touches a marker file).
+Each run builds a fresh pair (:class:`hanode.localpair.LocalPair`, the
+launcher of ``hanode demo`` and the end-to-end tests) in a temporary folder
+under /tmp: two agents (``python -m hanode run``) with the default timers
+(heartbeat_interval 0.1, dead_after 3, startup_grace 2.0, handover_after
+1.0), each with a process component (``python -m hanode.sample``, order 10,
+which writes DIR/role) and a command component (order 20, whose
+``on_active`` touches a marker file).
 Node names are new every run (at most 16 characters: the fencing guard's lock
 is /tmp/hanode-NAME.guard.lock), ports are free ones (bind port 0), unix
 sockets live in the run's short /tmp folder.
@@ -32,58 +34,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SRC = REPO / "src"
-TIMERS = {"heartbeat_interval": 0.1, "dead_after": 3, "startup_grace": 2.0, "handover_after": 1.0}
+if str(SRC) not in sys.path:  # python bench/failover.py from a checkout, without PYTHONPATH
+    sys.path.insert(0, str(SRC))
+
+from hanode.localpair import DEFAULT_TIMERS, LocalPair, WaitFailed  # noqa: E402
+
+TIMERS = DEFAULT_TIMERS
 SIGNALS = {"kill": signal.SIGKILL, "stop": signal.SIGSTOP}
 
 
-# -- helpers shared with heartbeat_load.py ---------------------------------------------------------
-
-def child_env() -> dict[str, str]:
-    """The environment of every child: this checkout's src/ first on the path."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), env.get("PYTHONPATH", "")) if p)
-    env.pop("PYTHONSTARTUP", None)
-    return env
-
-
-def free_ports(n: int) -> list[int]:
-    """``n`` distinct ports nothing listens on now (bound to 0, then let go)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def kill_pid(pid: int, sig: int = signal.SIGKILL) -> None:
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def guard_pids(name: str) -> list[int]:
-    """The fencing guards of node ``name`` (their command line names its lock)."""
-    pattern = f"hanode.guard.*hanode-{name}\\.guard\\.lock"
-    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
-
+# -- statistics ----------------------------------------------------------------------------------------
 
 def percentile(values: list[float], q: float) -> float:
     """Linear interpolation between closest ranks (numpy's default)."""
@@ -111,189 +78,27 @@ def load_average() -> tuple[float, float, float]:
     return os.getloadavg()
 
 
-def get_status(port: int, timeout: float = 1.0) -> str | None:
-    """One ``getStatus`` to an agent's status listener; None if no answer."""
-    from hanode.codec import GetStatus, GetStatusResponse, ServiceStatusMessage
-    from hanode.wire import CLIENT_TYPES, MessageReader, frame_message
-
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            s.sendall(frame_message(ServiceStatusMessage("1", GetStatus())))
-            reader = MessageReader(CLIENT_TYPES)
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                data = s.recv(4096)
-                if not data:
-                    return None
-                for msg in reader.feed(data):
-                    if type(msg.message) is GetStatusResponse and msg.correlation_id == "1":
-                        return msg.message.status
-    except (OSError, ValueError):
-        return None
-    return None
-
-
-# -- one pair ----------------------------------------------------------------------------------------
-
-class Pair:
-    """Two agents and their components in a fresh folder; ``close()`` ends them all."""
-
-    def __init__(self, tag: str, *, log_level: str = "info"):
-        self.dir = Path(tempfile.mkdtemp(prefix="hfo", dir="/tmp"))
-        self.names = {"alpha": f"a{tag}", "beta": f"b{tag}"}  # alpha sorts first: it dials
-        for name in self.names.values():
-            assert len(name) <= 16, name
-        ports = free_ports(4)
-        self.election = {"alpha": ports[0], "beta": ports[1]}
-        self.status = {"alpha": ports[2], "beta": ports[3]}
-        self.agents: dict[str, subprocess.Popen] = {}
-        self.components: dict[str, subprocess.Popen] = {}
-        self.log_level = log_level
-        for node in ("alpha", "beta"):
-            (self.dir / f"{node}.toml").write_text(self._config(node))
-
-    def _config(self, node: str) -> str:
-        other = "beta" if node == "alpha" else "alpha"
-        d = self.dir
-        return f"""\
-[node]
-name = "{self.names[node]}"
-
-[peer]
-name = "{self.names[other]}"
-address = "127.0.0.1:{self.election[other]}"
-
-[election]
-listen = "127.0.0.1:{self.election[node]}"
-heartbeat_interval = {TIMERS['heartbeat_interval']}
-dead_after = {TIMERS['dead_after']}
-startup_grace = {TIMERS['startup_grace']}
-preferred = "{self.names['alpha']}"
-handover_after = {TIMERS['handover_after']}
-
-[components]
-listen = "{d}/{node[0]}.sock"
-
-[[component]]
-id = "1"
-name = "db"
-order = 10
-
-[[component]]
-id = "2"
-name = "vip"
-order = 20
-on_active = "touch {d}/{node}.vip"
-on_standby = "rm -f {d}/{node}.vip"
-check = "true"
-
-[status]
-listen = "127.0.0.1:{self.status[node]}"
-"""
-
-    def role_file(self, node: str) -> Path:
-        return self.dir / node / "role"
-
-    def marker(self, node: str) -> Path:
-        return self.dir / f"{node}.vip"
-
-    def role(self, node: str) -> str | None:
-        try:
-            return self.role_file(node).read_text()
-        except OSError:
-            return None
-
-    def start(self) -> None:
-        env = child_env()
-        for node in ("alpha", "beta"):
-            with open(self.dir / f"{node}.log", "ab") as log:
-                self.agents[node] = subprocess.Popen(
-                    [sys.executable, "-m", "hanode", "run", "--log-level", self.log_level,
-                     "--config", str(self.dir / f"{node}.toml")],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=self.dir,
-                )
-        for node in ("alpha", "beta"):
-            with open(self.dir / f"{node}-component.log", "ab") as log:
-                self.components[node] = subprocess.Popen(
-                    [sys.executable, "-m", "hanode.sample", "--connect", f"{self.dir}/{node[0]}.sock",
-                     "--id", "1", "--dir", str(self.dir / node)],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=self.dir,
-                )
-
-    def converged(self) -> bool:
-        return (
-            self.role("alpha") == "active"
-            and self.marker("alpha").exists()
-            and self.role("beta") == "standby"
-            and not self.marker("beta").exists()
-            and get_status(self.status["alpha"]) == "active"
-            and get_status(self.status["beta"]) == "standby"
-        )
-
-    def wait_converged(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for node, proc in self.agents.items():
-                if proc.poll() is not None:
-                    raise RuntimeError(f"agent {node} exited with {proc.returncode}:\n{self.tail(node)}")
-            if self.converged():
-                return True
-            time.sleep(0.05)
-        return False
-
-    def tail(self, node: str, lines: int = 30) -> str:
-        try:
-            text = (self.dir / f"{node}.log").read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
-
-    def close(self) -> None:
-        for proc in [*self.agents.values(), *self.components.values()]:
-            kill_pid(proc.pid)
-        for name in self.names.values():
-            for pid in guard_pids(name):
-                kill_pid(pid)
-        for proc in [*self.agents.values(), *self.components.values()]:
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-        # Guards are not our children (own session, children of the agents): wait until gone.
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and any(guard_pids(n) for n in self.names.values()):
-            time.sleep(0.02)
-        for name in self.names.values():
-            try:
-                os.unlink(os.path.join(tempfile.gettempdir(), f"hanode-{name}.guard.lock"))
-            except OSError:
-                pass
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 # -- one run -----------------------------------------------------------------------------------------
 
-def one_run(mode: str, tag: str, *, poll: float = 0.001, converge_timeout: float = 30.0,
+def one_run(mode: str, *, poll: float = 0.001, converge_timeout: float = 30.0,
             failover_timeout: float = 10.0, settle: float = 0.3) -> dict:
     """Start a pair, fail alpha with ``mode``'s signal, time beta's take-over.
 
     Returns ``{"ms": total, "role_ms": process component active, "marker_ms":
     command component active}`` (None where it timed out) and ``error`` on failure."""
-    pair = Pair(tag)
+    pair = LocalPair(prefix="hfo", log_level="info")
     try:
-        pair.start()
-        if not pair.wait_converged(converge_timeout):
-            return {"ms": None, "error": f"not converged within {converge_timeout:g} s: "
-                    f"alpha role {pair.role('alpha')!r} status {get_status(pair.status['alpha'])!r}, "
-                    f"beta role {pair.role('beta')!r} status {get_status(pair.status['beta'])!r}\n"
-                    f"alpha log:\n{pair.tail('alpha')}\nbeta log:\n{pair.tail('beta')}"}
+        pair.start_all()
+        try:
+            pair.wait_converged("alpha", converge_timeout, needs=("alpha", "beta"))
+        except WaitFailed as e:
+            return {"ms": None, "error": f"{e}\nalpha log:\n{pair.log_tail('alpha')}\nbeta log:\n{pair.log_tail('beta')}"}
         time.sleep(settle)  # steady state: a few peer and component heartbeats after the election
-        role_file, marker = pair.role_file("beta"), pair.marker("beta")
+        role_file, marker = pair.component_dir("beta") / "role", pair.marker_path("beta")
         t_role = t_marker = None
-        pid = pair.agents["alpha"].pid
         perf = time.perf_counter
         t0 = perf()
-        os.kill(pid, SIGNALS[mode])
+        pair.kill("alpha", SIGNALS[mode], wait=False)  # reaped at close(): the clock is running
         deadline = t0 + failover_timeout
         while True:
             now = perf()
@@ -317,7 +122,7 @@ def one_run(mode: str, tag: str, *, poll: float = 0.001, converge_timeout: float
                   "role_ms": ms(t_role), "marker_ms": ms(t_marker)}
         if result["ms"] is None:
             result["error"] = (f"beta not active within {failover_timeout:g} s (role {pair.role('beta')!r}, "
-                               f"marker {marker.exists()})\nbeta log:\n{pair.tail('beta')}")
+                               f"marker {marker.exists()})\nbeta log:\n{pair.log_tail('beta')}")
         return result
     finally:
         pair.close()
@@ -329,8 +134,7 @@ def run_mode(mode: str, runs: int, *, poll: float = 0.001, verbose: bool = True)
     markers: list[float] = []
     errors: list[str] = []
     for i in range(runs):
-        tag = f"{os.getpid()}{mode[0]}{i}"
-        result = one_run(mode, tag, poll=poll)
+        result = one_run(mode, poll=poll)
         if result["ms"] is None:
             errors.append(result.get("error", "?"))
             if verbose:
@@ -367,7 +171,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll", type=float, default=0.001, help="seconds between polls of beta's files (0: busy poll)")
     parser.add_argument("--json", metavar="FILE", help="also write the results (with every run's time) as JSON")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(SRC))
 
     modes = ["kill", "stop"] if args.mode == "both" else [args.mode]
     load_before = load_average()

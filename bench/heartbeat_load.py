@@ -51,7 +51,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from failover import SRC, child_env, free_ports, kill_pid, load_average  # noqa: E402
+# failover also puts this checkout's src/ first on the path, for hanode.localpair below
+from failover import load_average  # noqa: E402
+
+from hanode.localpair import agent_args, child_env, free_ports, launch, stop_process  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SLICE = 0.005  # seconds: the generator sends one slice of the components at a time
@@ -315,8 +318,7 @@ def run_load(components: int, rate: float, seconds: float, *, warmup: float = 1.
     config = folder / "agent.toml"
     config.write_text(agent_config(name, free_ports(1)[0], sock, components, rate, grace, set_role_timeout))
     log_path = folder / "agent.log"
-    env = child_env()
-    agent_argv = ["run", "--config", str(config)]
+    agent_argv = agent_args(config)
     if profile:
         code = ("import cProfile\nfrom hanode.cli import main\nprofiler = cProfile.Profile()\n"
                 f"try:\n    profiler.runcall(main, {agent_argv!r})\n"
@@ -331,8 +333,7 @@ def run_load(components: int, rate: float, seconds: float, *, warmup: float = 1.
             print(text, file=sys.stderr)
 
     try:
-        with open(log_path, "ab") as log:
-            agent = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=folder)
+        agent = launch(cmd, log_path, cwd=folder)
         procs.append(agent)
         deadline = time.monotonic() + 30
         while not os.path.exists(sock):
@@ -342,7 +343,8 @@ def run_load(components: int, rate: float, seconds: float, *, warmup: float = 1.
         gen = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "--generator", "--connect", sock,
              "--components", str(components), "--rate", str(rate)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=folder, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_env(), cwd=folder, text=True,
+            start_new_session=True,
         )
         procs.append(gen)
         lines = _Lines(gen.stdout)
@@ -445,11 +447,7 @@ def run_load(components: int, rate: float, seconds: float, *, warmup: float = 1.
         return result
     finally:
         for p in procs:
-            kill_pid(p.pid)
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+            stop_process(p, timeout=5)
         if keep_log:
             shutil.copyfile(log_path, keep_log)
         shutil.rmtree(folder, ignore_errors=True)
@@ -485,7 +483,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.generator:
         return generator_main(args)
-    sys.path.insert(0, str(SRC))
 
     load_before = load_average()
     try:

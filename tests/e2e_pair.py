@@ -1,19 +1,14 @@
 """A real hanode pair on loopback, for the end-to-end tests (tests/test_e2e.py).
 
-``Pair`` writes two TOML configs (nodes ``alpha-<tag>`` and ``beta-<tag>``,
-unique per test so that guard lock files and guard processes never collide
-with another run), then runs as subprocesses: the two agents
-(``python -m hanode run``), one sample process component (id "1", order 10)
-per node (``python -m hanode.sample``), and lets each agent run its command
-component (id "2", order 20) whose on_active/on_standby create/remove a
-marker file, a stand-in for a virtual IP.
+``Pair`` is :class:`hanode.localpair.LocalPair` (two agents ``alpha-<tag>``
+and ``beta-<tag>``, one sample process component "1" and one marker command
+component "2" per node, every process killed at teardown, guards included)
+with what the tests want: timers scaled up for a loaded 2-core CI machine
+(``TIMERS``), a set_role_timeout of 6 s and debug logs.
 
-Timers are scaled up for a loaded 2-core CI machine (``TIMERS``); the sample
-components get the same interval and dead_after.
+What is test-only lives here (the fixtures ``make_pair`` and ``pair`` are
+in tests/conftest.py); observation never sleeps and hopes:
 
-Observation never sleeps and hopes:
-
-- ``wait_for(predicate, timeout, what)`` polls every 25 ms;
 - ``StatusWatch`` is a status client (a thread) subscribed to one agent: it
   records the answer to its getStatus and every statusIndication, and
   reconnects when the agent goes away (recording ``None``);
@@ -21,109 +16,22 @@ Observation never sleeps and hopes:
   few milliseconds and records every change, so a test can check that the
   two nodes never held an active component at once and count the changes of
   active node.
-
-Teardown kills -9 everything the pair started (agents, components, the
-agents' fencing guards, found by their lock file name which holds the node
-name) and prints the tail of every log when the test failed.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import secrets
-import shutil
-import signal
 import socket
 import subprocess
-import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SRC = ROOT / "src"
-PY = sys.executable
+from hanode.localpair import PY, SLOW_TIMERS, LocalPair, child_env, wait_for
 
-TIMERS = {
-    "heartbeat_interval": 0.2,
-    "dead_after": 4,
-    "startup_grace": 2.0,
-    "handover_after": 1.5,
-}
-DEADLINE = 20.0  # seconds any wait_for may take by default
-POLL = 0.025
-
-
-def env() -> dict[str, str]:
-    e = dict(os.environ)
-    e["PYTHONPATH"] = str(SRC) + (os.pathsep + e["PYTHONPATH"] if e.get("PYTHONPATH") else "")
-    e["PYTHONUNBUFFERED"] = "1"
-    return e
-
-
-def free_ports(n: int) -> list[int]:
-    """n distinct free TCP ports on 127.0.0.1 (bound to port 0, then released)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-class WaitTimeout(AssertionError):
-    pass
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = DEADLINE, what: str = "a condition",
-             describe: Callable[[], str] | None = None) -> object:
-    """Poll ``predicate`` every 25 ms until it returns something truthy (returned)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            extra = f"; now: {describe()}" if describe is not None else ""
-            raise WaitTimeout(f"timed out after {timeout:g} s waiting for {what}{extra}")
-        time.sleep(POLL)
+TIMERS = SLOW_TIMERS
+HOLD = 1.5  # seconds of observation after an outcome: more than dead_after intervals (0.8 s)
 
 
 # -- status clients ------------------------------------------------------------------------------
-
-def query_status(port: int, timeout: float = 2.0) -> str | None:
-    """One getStatus to 127.0.0.1:port; the token, or None if unreachable or no answer."""
-    from hanode.codec import GetStatus, GetStatusResponse, ServiceStatusMessage
-    from hanode.wire import CLIENT_TYPES, MessageReader, frame_message
-
-    try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    except OSError:
-        return None
-    deadline = time.monotonic() + timeout
-    try:
-        s.sendall(frame_message(ServiceStatusMessage("1", GetStatus())))
-        reader = MessageReader(CLIENT_TYPES)
-        while True:
-            s.settimeout(max(deadline - time.monotonic(), 0.001))
-            data = s.recv(4096)
-            if not data:
-                return None
-            for msg in reader.feed(data):
-                if type(msg.message) is GetStatusResponse and msg.correlation_id == "1":
-                    return msg.message.status
-    except OSError:
-        return None
-    finally:
-        s.close()
-
 
 class StatusWatch:
     """A subscribed status client in a thread: ``events`` is a list of
@@ -288,245 +196,32 @@ class Sampler:
 
 # -- the pair ------------------------------------------------------------------------------------
 
-class Pair:
-    """Two agents and their components on loopback. See the module doc."""
+class Pair(LocalPair):
+    """A :class:`LocalPair` with the end-to-end tests' settings; keyword
+    arguments override ``TIMERS`` (and ``set_role_timeout``, default 6 s)."""
 
-    NODES = ("alpha", "beta")
-
-    def __init__(self, **timers):
-        self.timers = {**TIMERS, **{k: v for k, v in timers.items() if k in TIMERS}}
-        self.set_role_timeout = timers.get("set_role_timeout", 6.0)
-        # a short directory: unix socket paths are limited to 107 octets
-        self.dir = Path(tempfile.mkdtemp(prefix="hne2e-", dir="/tmp"))
-        tag = secrets.token_hex(3)
-        self.names = {"alpha": f"alpha-{tag}", "beta": f"beta-{tag}"}
-        assert all(len(n) <= 16 for n in self.names.values())
-        ports = free_ports(4)
-        self.election_port = {"alpha": ports[0], "beta": ports[1]}
-        self.status_port = {"alpha": ports[2], "beta": ports[3]}
-        self.procs: dict[str, subprocess.Popen] = {}
-        self.argv: dict[str, list[str]] = {}
-        self.extra: list[subprocess.Popen] = []
-        for node in self.NODES:
-            self.config_path(node).write_text(self.config_text(node))
-            self.argv[node] = [PY, "-m", "hanode", "run", "--log-level", "debug", "--config", str(self.config_path(node))]
-            comp = self.component(node)
-            self.argv[comp] = [
-                PY, "-m", "hanode.sample", "--connect", str(self.socket_path(node)), "--id", "1",
-                "--dir", str(self.component_dir(node)),
-                "--heartbeat-interval", str(self.timers["heartbeat_interval"]),
-                "--dead-after", str(self.timers["dead_after"]),
-            ]
-
-    # -- layout
-    @staticmethod
-    def component(node: str) -> str:
-        return node[0] + "1"  # "a1", "b1"
-
-    def peer_of(self, node: str) -> str:
-        return "beta" if node == "alpha" else "alpha"
-
-    def config_path(self, node: str) -> Path:
-        return self.dir / f"{node}.toml"
-
-    def socket_path(self, node: str) -> Path:
-        return self.dir / f"{node[0]}.sock"
-
-    def component_dir(self, node: str) -> Path:
-        return self.dir / self.component(node)
-
-    def marker_path(self, node: str) -> Path:
-        return self.dir / f"{node}.vip"
-
-    def log_path(self, name: str) -> Path:
-        return self.dir / f"{name}.log"
-
-    def status_addr(self, node: str) -> str:
-        return f"127.0.0.1:{self.status_port[node]}"
-
-    def lock_path(self, node: str) -> Path:
-        return Path(tempfile.gettempdir()) / f"hanode-{self.names[node]}.guard.lock"
-
-    def config_text(self, node: str) -> str:
-        peer = self.peer_of(node)
-        t = self.timers
-        marker = self.marker_path(node)
-        return f"""\
-[node]
-name = "{self.names[node]}"
-
-[peer]
-name = "{self.names[peer]}"
-address = "127.0.0.1:{self.election_port[peer]}"
-
-[election]
-listen = "127.0.0.1:{self.election_port[node]}"
-heartbeat_interval = {t['heartbeat_interval']}
-dead_after = {t['dead_after']}
-startup_grace = {t['startup_grace']}
-preferred = "{self.names['alpha']}"
-handover_after = {t['handover_after']}
-
-[components]
-listen = "{self.socket_path(node)}"
-
-[[component]]
-id = "1"
-name = "db"
-order = 10
-set_role_timeout = {self.set_role_timeout}
-
-[[component]]
-id = "2"
-name = "vip"
-order = 20
-on_active = "touch {marker}"
-on_standby = "rm -f {marker}"
-check = "true"
-check_interval = 1.0
-command_timeout = 5.0
-
-[status]
-listen = "127.0.0.1:{self.status_port[node]}"
-"""
-
-    # -- processes
-    def start(self, name: str) -> subprocess.Popen:
-        """Start (or start again) one of alpha, beta, a1, b1."""
-        old = self.procs.get(name)
-        assert old is None or old.poll() is not None, f"{name} is still running"
-        with open(self.log_path(name), "ab") as log:
-            log.write(f"==== {time.strftime('%H:%M:%S')} harness: starting {name}\n".encode())
-            log.flush()
-            proc = subprocess.Popen(self.argv[name], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    env=env(), cwd=self.dir)
-        self.procs[name] = proc
-        return proc
-
-    restart = start
-
-    def start_all(self) -> None:
-        for name in ("alpha", "beta", "a1", "b1"):
-            self.start(name)
-
-    def spawn(self, argv: list[str], log_name: str) -> subprocess.Popen:
-        """Any other process (a status --watch client); killed at teardown."""
-        log = open(self.log_path(log_name), "ab")
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env(), cwd=self.dir)
-        log.close()
-        self.extra.append(proc)
-        return proc
-
-    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        proc = self.procs[name]
-        self._log_note(name, f"harness: sending {signal.Signals(sig).name}")
-        proc.send_signal(sig)
-        if sig == signal.SIGKILL:
-            proc.wait(10)
-
-    def running(self, name: str) -> bool:
-        proc = self.procs.get(name)
-        return proc is not None and proc.poll() is None
-
-    def _log_note(self, name: str, text: str) -> None:
-        with open(self.log_path(name), "ab") as log:
-            log.write(f"==== {time.strftime('%H:%M:%S')} {text}\n".encode())
-
-    def guard_pids(self, node: str | None = None) -> list[int]:
-        nodes = [node] if node else list(self.NODES)
-        pids = []
-        for n in nodes:
-            pattern = r"hanode\.guard .*--lock " + re.escape(str(self.lock_path(n))) + "$"
-            out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
-            pids += [int(p) for p in out.split()]
-        return pids
-
-    def stop_all(self) -> None:
-        """kill -9 everything this pair started; remove the guard lock files."""
-        for proc in [*self.procs.values(), *self.extra]:
-            if proc.poll() is None:
-                with _suppress():
-                    proc.kill()
-        for proc in [*self.procs.values(), *self.extra]:
-            with _suppress():
-                proc.wait(10)
-        for _ in range(3):  # a guard fences (runs rm) before exiting: make sure none is left
-            pids = self.guard_pids()
-            if not pids:
-                break
-            for pid in pids:
-                with _suppress():
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.05)
-        for node in self.NODES:
-            with _suppress():
-                self.lock_path(node).unlink()
-
-    def cleanup(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    # -- observation
-    def role(self, node: str, component: str = "1") -> str | None:
-        """The role file of node's sample component: active, standby or None
-        (not written yet). Component "1" is the only process component."""
-        assert component == "1", "the pair has one process component, id 1"
-        try:
-            return (self.component_dir(node) / "role").read_text().strip() or None
-        except FileNotFoundError:
-            return None
-
-    def marker(self, node: str) -> bool:
-        return self.marker_path(node).exists()
-
-    def status(self, node: str, timeout: float = 2.0) -> str | None:
-        return query_status(self.status_port[node], timeout)
-
-    def control(self, node: str, what: str, on: bool = True) -> None:
-        """Create/remove the sample component's control file: unhealthy, refuse or delay."""
-        path = self.component_dir(node) / what
-        if on is False:
-            path.unlink(missing_ok=True)
-        else:
-            path.write_text("" if on is True else str(on))
-
-    def snapshot(self) -> str:
-        parts = []
-        for node in self.NODES:
-            parts.append(f"{node}: status={self.status(node, 1.0)} role={self.role(node)} marker={self.marker(node)}"
-                         f" running={self.running(node)}")
-        return "; ".join(parts)
-
-    def wait_for(self, predicate: Callable[[], object], timeout: float = DEADLINE, what: str = "a condition") -> object:
-        return wait_for(predicate, timeout, what, describe=self.snapshot)
-
-    def wait_status(self, node: str, *statuses: str, timeout: float = DEADLINE) -> str:
-        return self.wait_for(lambda: (s := self.status(node, 1.0)) in statuses and s, timeout,
-                             f"{node} status in {statuses}")
-
-    def wait_converged(self, active: str = "alpha", timeout: float = DEADLINE) -> None:
-        """``active`` serving (status active, component active, marker) and its peer standby."""
-        standby = self.peer_of(active)
-        self.wait_for(
-            lambda: self.status(active, 1.0) == "active" and self.role(active) == "active" and self.marker(active)
-            and self.status(standby, 1.0) == "standby" and self.role(standby) == "standby" and not self.marker(standby),
-            timeout, f"{active} active and {standby} standby",
-        )
-
-    def log_tails(self, lines: int = 60) -> str:
-        out = [f"---- e2e pair in {self.dir} (nodes {self.names['alpha']}, {self.names['beta']})"]
-        for path in sorted(self.dir.glob("*.log")):
-            text = [line for line in path.read_text(errors="replace").splitlines() if not _NOISE.search(line)]
-            out.append(f"---- {path.name} (last {min(lines, len(text))} of {len(text)} lines)")
-            out.extend(text[-lines:])
-        return "\n".join(out)
+    def __init__(self, **overrides):
+        set_role_timeout = overrides.pop("set_role_timeout", 6.0)
+        super().__init__(timers={**TIMERS, **overrides}, set_role_timeout=set_role_timeout,
+                         log_level="debug", prefix="hne2e-")
 
 
-_NOISE = re.compile(r"status client \d+ \(.*\) disconnected: closed by the other side")  # our own polling
+# -- helpers of the tests -----------------------------------------------------------------------------
+
+def hold(seconds: float = HOLD) -> None:
+    """An observation window: the sampler and status watches keep recording."""
+    time.sleep(seconds)
 
 
-class _suppress:
-    def __enter__(self):
-        return self
+def cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    """``hanode ARGS`` as a subprocess, its output captured."""
+    return subprocess.run([PY, "-m", "hanode", *args], capture_output=True, text=True, env=child_env(), timeout=timeout)
 
-    def __exit__(self, *exc):
-        return exc[0] is not None and issubclass(exc[0], (OSError, subprocess.TimeoutExpired, ProcessLookupError))
+
+def changes(watch: StatusWatch) -> list[str | None]:
+    """The watch's tokens with consecutive repeats collapsed."""
+    out: list[str | None] = []
+    for t in watch.tokens():
+        if not out or out[-1] != t:
+            out.append(t)
+    return out

@@ -19,74 +19,18 @@ in which a wrong second failover would be seen.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
 import time
 
 import pytest
 
-from e2e_pair import PY, TIMERS, Pair, Sampler, StatusWatch, env, free_ports
+from hanode.localpair import PY, free_ports
+
+from e2e_pair import TIMERS, Pair, Sampler, StatusWatch, changes, cli, hold
 
 pytestmark = pytest.mark.e2e
 
 DEAD_TIME = TIMERS["heartbeat_interval"] * TIMERS["dead_after"]  # 0.8 s
-HOLD = 1.5  # seconds of observation after an outcome: more than dead_after intervals (0.8 s)
-
-
-@pytest.fixture
-def make_pair(request):
-    """Pairs made in a test are killed at teardown; their logs are printed if it failed."""
-    pairs: list[Pair] = []
-    failed_before = request.session.testsfailed
-
-    def make(**timers) -> Pair:
-        p = Pair(**timers)
-        pairs.append(p)
-        return p
-
-    yield make
-    for p in pairs:
-        p.stop_all()
-    if request.session.testsfailed > failed_before:
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        for p in pairs:
-            text = p.log_tails()
-            if reporter is not None:
-                reporter.write_line("")
-                reporter.write_line(text)
-            else:
-                print(text)
-    elif not os.environ.get("HANODE_E2E_KEEP"):  # set it to keep the logs of passing tests
-        for p in pairs:
-            p.cleanup()
-
-
-@pytest.fixture
-def pair(make_pair) -> Pair:
-    """A pair started and converged: alpha active, beta standby."""
-    p = make_pair()
-    p.start_all()
-    p.wait_converged("alpha")
-    return p
-
-
-def hold(seconds: float = HOLD) -> None:
-    """An observation window: the sampler and status watches keep recording."""
-    time.sleep(seconds)
-
-
-def cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
-    return subprocess.run([PY, "-m", "hanode", *args], capture_output=True, text=True, env=env(), timeout=timeout)
-
-
-def changes(watch: StatusWatch) -> list[str | None]:
-    """The watch's tokens with consecutive repeats collapsed."""
-    out: list[str | None] = []
-    for t in watch.tokens():
-        if not out or out[-1] != t:
-            out.append(t)
-    return out
 
 
 def assert_never_both_active(sampler: Sampler, killed: float | None = None, window: float = 0.0) -> None:
