@@ -68,13 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     maintenance.add_argument("mode", choices=["on", "off"])
     maintenance.add_argument("--config", required=True, help="this node's TOML file (for its control socket)")
 
-    try:
-        from hanode import demo as demo_module
-    except ImportError:  # TEMPORARY while demo.py is written
-        demo_module = None
+    from hanode import demo as demo_module
+
     demo = sub.add_parser("demo", help="run a complete pair on loopback and watch it fail over")
-    if demo_module is not None:
-        demo_module.add_arguments(demo)
+    demo_module.add_arguments(demo)
 
     args = parser.parse_args(argv)
     if args.command == "run":
