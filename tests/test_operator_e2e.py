@@ -1,0 +1,159 @@
+"""End-to-end: what an operator uses, against a real pair on loopback.
+
+``hanode switchover`` and ``hanode maintenance`` over the control socket,
+the HTTP endpoints (/status, /active, /metrics) and the notify hook, with
+real agents, real components and real signals. The same pair and fixtures as
+tests/test_e2e.py (scaled timers, polled conditions, a sampler that reads
+both nodes' role and marker files every few ms to catch any overlap).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import urllib.error
+import urllib.request
+
+import pytest
+
+from e2e_pair import TIMERS, Pair, Sampler, StatusWatch, changes, cli, hold
+
+pytestmark = pytest.mark.e2e
+
+HANDOVER = TIMERS["handover_after"]
+
+
+def http(pair: Pair, node: str, path: str) -> tuple[int, bytes]:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(f"http://{pair.http_addr(node)}{path}", timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+# -- switchover ---------------------------------------------------------------------------------------------
+
+
+def test_switchover_moves_the_role_once_without_overlap(pair: Pair):
+    with Sampler(pair) as sampler, StatusWatch(pair.status_port["alpha"], "alpha") as wa:
+        done = cli("switchover", "--config", str(pair.config_path("alpha")), "--timeout", "20")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == f"{pair.names['beta']} took the role; {pair.names['alpha']} is standby"
+        pair.wait_for(lambda: pair.role("beta") == "active" and pair.marker("beta"), what="beta's components active")
+        hold()
+        assert (pair.status("alpha"), pair.status("beta")) == ("standby", "active")
+    assert sampler.overlaps == [], sampler.describe()
+    assert sampler.active_nodes() == ["alpha", "beta"]  # one change of the active node
+    assert changes(wa)[-2:] == ["demoting", "standby"]
+
+
+def test_switchover_refused_with_the_reason(pair: Pair):
+    on_standby = cli("switchover", "--config", str(pair.config_path("beta")))
+    assert on_standby.returncode == 1
+    assert "refused" in on_standby.stderr and "not active; run switchover on the active node" in on_standby.stderr
+    pair.control("beta", "unhealthy")  # the peer must be healthy to take the role
+    pair.wait_status("beta", "failed")
+    unhealthy_peer = cli("switchover", "--config", str(pair.config_path("alpha")))
+    assert unhealthy_peer.returncode == 1 and "is not healthy" in unhealthy_peer.stderr
+    assert (pair.status("alpha"), pair.status("beta")) == ("active", "failed")
+
+
+def test_switchover_and_maintenance_without_an_agent_exit_2(make_pair):
+    p = make_pair()  # never started: nothing listens on the control socket
+    for args in (["switchover"], ["maintenance", "on"]):
+        done = cli(*args, "--config", str(p.config_path("alpha")))
+        assert done.returncode == 2 and "cannot reach the agent" in done.stderr
+
+
+def test_control_socket_is_owner_only(pair: Pair):
+    mode = os.stat(pair.control_path("alpha")).st_mode
+    assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600
+
+
+# -- maintenance ----------------------------------------------------------------------------------------
+
+
+def test_maintenance_a_killed_component_changes_no_role(pair: Pair):
+    for node in ("alpha", "beta"):
+        done = cli("maintenance", "on", "--config", str(pair.config_path(node)))
+        assert done.returncode == 0 and done.stdout.strip().endswith(": maintenance on")
+    assert pair.http_status("alpha").maintenance and pair.http_status("beta").maintenance
+    with Sampler(pair) as sampler:
+        # A killed component cannot rewrite its role file: alpha's stays "active". The marker
+        # (the command component) still tells whether alpha holds the role.
+        sampler.ignore.add("role_a")
+        pair.kill(pair.component("alpha"))  # kill -9 of alpha's sample component
+        pair.wait_status("alpha", "degraded")
+        hold(HANDOVER * 2)  # past handover_after: without maintenance alpha would hand over
+        assert (pair.status("alpha"), pair.status("beta")) == ("degraded", "standby")
+        assert pair.marker("alpha") and not pair.marker("beta")
+        # Maintenance off on alpha: the hand-over it held back happens.
+        done = cli("maintenance", "off", "--config", str(pair.config_path("alpha")))
+        assert done.returncode == 0
+        cli("maintenance", "off", "--config", str(pair.config_path("beta")))
+        pair.wait_status("beta", "active")
+    assert sampler.overlaps == [], sampler.describe()
+    assert sampler.active_nodes() == ["alpha", "beta"]
+
+
+# -- HTTP --------------------------------------------------------------------------------------------------
+
+
+def test_http_endpoints_follow_a_failover(pair: Pair):
+    assert http(pair, "alpha", "/active")[0] == 200
+    assert http(pair, "beta", "/active")[0] == 503
+    code, body = http(pair, "alpha", "/status")
+    doc = json.loads(body)
+    assert code == 200 and doc["name"] == pair.names["alpha"] and doc["status"] == "active"
+    assert doc["peer"]["name"] == pair.names["beta"] and doc["peer"]["alive"] is True
+    assert [(c["id"], c["role"], c["health"]) for c in doc["components"]] == [("1", "active", "healthy"), ("2", "active", "healthy")]
+    code, metrics = http(pair, "alpha", "/metrics")
+    assert code == 200 and 'hanode_active{node="%s"} 1.0' % pair.names["alpha"] in metrics.decode()
+    pair.kill("alpha")
+    pair.wait_for(lambda: http(pair, "beta", "/active")[0] == 200, what="beta /active 200")
+    doc = json.loads(http(pair, "beta", "/status")[1])
+    assert doc["status"] == "active" and doc["failovers"] == 1 and doc["peer"]["alive"] is False
+    assert 'hanode_failovers_total{node="%s"} 1.0' % pair.names["beta"] in http(pair, "beta", "/metrics")[1].decode()
+
+
+# -- the notify hook ----------------------------------------------------------------------------------------
+
+
+class NotifyPair(Pair):
+    """A pair whose agents run a notify hook that appends its arguments to a file."""
+
+    def notify_log(self, node: str):
+        return self.dir / f"{node}.notify"
+
+    def config_text(self, node: str) -> str:
+        script = self.dir / "notify.sh"
+        script.write_text('#!/bin/sh\necho "$1 $2 $HANODE_SEQUENCE $HANODE_NODE" >> "$0.$HANODE_NODE"\n')
+        script.chmod(0o755)
+        return super().config_text(node) + f'\n[hooks]\nnotify = "{script}"\n'
+
+
+def notify_calls(pair: NotifyPair, node: str) -> list[list[str]]:
+    path = pair.dir / f"notify.sh.{pair.names[node]}"
+    return [line.split() for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_notify_runs_once_per_change_in_order(make_pair):
+    pair = make_pair(cls=NotifyPair)
+    pair.start_all()
+    pair.wait_converged("alpha")
+    pair.kill("alpha", signal.SIGTERM)  # a graceful stop: alpha hands over, beta promotes
+    pair.wait_status("beta", "active")
+    pair.wait_for(lambda: notify_calls(pair, "beta") and notify_calls(pair, "beta")[-1][1] == "active",
+                  what="beta's hook told about active")
+    for node in ("alpha", "beta"):
+        calls = notify_calls(pair, node)
+        assert calls[0][0] == "none", calls  # the first call's OLD is none (SPEC 7)
+        assert [int(c[2]) for c in calls] == list(range(1, len(calls) + 1)), calls  # once each, in order
+        for before, after in zip(calls, calls[1:]):
+            assert after[0] == before[1], calls  # a chain: no change skipped
+        assert all(c[3] == pair.names[node] for c in calls)
+    assert [c[1] for c in notify_calls(pair, "alpha")][-2:] == ["active", "stopping"]
+    assert notify_calls(pair, "beta")[-1][:2] == ["promoting", "active"]
