@@ -4,8 +4,15 @@
   (``hanode.config._KEYS``), each documented default is the loader's default
   (a file that sets the key to it loads to the same settings as one that
   leaves it out), and each key documented as required is required.
-- Every status token and every CLI subcommand and option is documented.
-- Sections the agent does not serve yet are marked reserved, and only those.
+- Every status token and every CLI subcommand and option is documented, and
+  chapter 2 documents no command the CLI lacks.
+- Sections the agent does not serve are marked reserved, and only those (in
+  this release it serves every section); an agent with ``[http]`` and
+  ``[control]`` does answer as chapters 11 and 12 say.
+- What the operating chapters quote is the code's: switchover refusals, HTTP
+  paths, ``/status`` keys, metric names and labels, log formats, the notify
+  hook's arguments and environment, the systemd unit's settings, the demo's
+  keys, and the bounds (timeouts, limits) they state.
 - The doc's TOML examples load; the numbers it derives from the defaults hold.
 """
 
@@ -17,6 +24,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import trio
 
 from hanode import cli, config
 from hanode.config import ConfigError, loads
@@ -289,6 +297,19 @@ def test_no_other_section_is_marked_reserved():
             assert "reserved" not in body.lower(), section
 
 
+def test_sections_at_a_glance_say_which_are_served():
+    # Every row of the table: "yes" (possibly followed by what) when served,
+    # the reserved wording when not; the same verdict as the test above.
+    rows = re.findall(r"^\| `\[\[?([a-z_]+)\]\]?`(?:, `\[[a-z_]+\]`)* \| [^|]+ \| ([^|]+) \|$", _chapter(3), flags=re.M)
+    assert {s for s, _ in rows} >= set(_SERVED_BY) | {"node", "components", "component", "status", "limits"}
+    for section, served in rows:
+        field = _SERVED_BY.get(section)
+        if field is None or _agent_uses(field):
+            assert served.strip().startswith("yes"), (section, served)
+        else:
+            assert served.strip() == RESERVED, (section, served)
+
+
 # -- status tokens ----------------------------------------------------------------------------------
 
 def test_every_status_token_is_documented():
@@ -333,11 +354,17 @@ def test_every_cli_subcommand_and_option_is_documented(monkeypatch):
                 assert option in chapter, f"`hanode {name} {option}` is not documented in chapter 2"
 
 
-def test_commands_announced_for_later_are_not_in_the_cli(monkeypatch):
+def test_chapter_2_documents_no_command_the_cli_lacks(monkeypatch):
     subcommands = _subcommands(_cli_parser(monkeypatch))
-    m = re.search(r"^Not in this release.*?(?=\n\n)", _chapter(2), flags=re.M | re.S)
-    assert m, "chapter 2 should say which planned commands are missing"
-    for name in re.findall(r"`hanode ([a-z-]+)`", m.group(0)):
+    chapter = _chapter(2)
+    table = re.findall(r"^\| `hanode ([a-z-]+)", chapter, flags=re.M)
+    assert table, "chapter 2 has no command table"
+    for name in table:
+        if not name.startswith("-"):  # `hanode --version`
+            assert name in subcommands, f"chapter 2 documents `hanode {name}`, which the CLI does not have"
+    # Commands announced for a later release must not exist yet.
+    m = re.search(r"^Not in this release.*?(?=\n\n)", chapter, flags=re.M | re.S)
+    for name in re.findall(r"`hanode ([a-z-]+)`", m.group(0) if m else ""):
         assert name not in subcommands, f"`hanode {name}` exists now: document it"
 
 
@@ -398,3 +425,286 @@ def test_guard_lock_path_is_the_agents():
 def test_unit_file_is_mentioned_only_if_it_exists():
     if not (ROOT / "contrib" / "hanode.service").exists():
         assert "contrib/hanode.service" not in TEXT
+
+
+# -- the operating chapters (10-13) and what they quote from the code ---------------------------------
+
+def _part(heading: str) -> str:
+    """The text under ``### heading...`` up to the next ``##``/``###`` heading."""
+    m = re.search(rf"^### {re.escape(heading)}.*?(?=^##|\Z)", TEXT, flags=re.M | re.S)
+    assert m, f"docs/operations.md has no section {heading!r}"
+    return m.group(0)
+
+
+def _flat(text: str) -> str:
+    """``text`` with every run of white space (line breaks, indents) as one space."""
+    return " ".join(text.split())
+
+
+def _first_cells(text: str) -> list[str]:
+    """The backticked first cell of each table row in ``text``."""
+    return re.findall(r"^\| `([^`]+)` \|", text, flags=re.M)
+
+
+def _template_regex(node) -> str:
+    """A regex for the string (or f-string) ``node``: each {...} becomes ``.+``."""
+    import ast
+
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return re.escape(node.value)
+    assert isinstance(node, ast.JoinedStr), ast.dump(node)
+    return "".join(re.escape(v.value) if isinstance(v, ast.Constant) else ".+" for v in node.values)
+
+
+def test_switchover_refusals_are_the_codes():
+    import ast
+    import inspect
+    import textwrap
+
+    from hanode.core.election import Election
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(Election.switchover_refusal)))
+    templates = [_template_regex(n.value) for n in ast.walk(tree) if isinstance(n, ast.Return) and n.value is not None
+                 and not (isinstance(n.value, ast.Constant) and n.value.value is None)]
+    assert templates
+    part = _part("11.1")
+    assert "hanode switchover: switchover refused by alpha: " in part
+    documented = _first_cells(part)
+    for text in documented:
+        assert any(re.fullmatch(r, text) for r in templates), f"refusal {text!r} is not one the code gives"
+    for r in templates:
+        assert any(re.fullmatch(r, text) for text in documented), f"the refusal /{r}/ is not documented in 11.1"
+    # The prefix and the other outcomes are the control socket's words.
+    from hanode import control
+
+    source = inspect.getsource(control)
+    for fixed in ("switchover refused by", "did not take the role;", "switchover interrupted:", "not finished within"):
+        assert fixed in source and fixed in _flat(part), fixed
+    assert f"within {control.READ_TIMEOUT:g} s and fit in {control.MAX_REQUEST} octets" in _flat(_part("11.3"))
+
+
+def _full_snapshot():
+    from hanode.snapshot import ComponentView, EventView, PeerView, Snapshot
+
+    return Snapshot(
+        name="alpha", state="active", role="active", status="active", in_state_for=1.0, healthy=True,
+        maintenance=False, witness=True,
+        peer=PeerView("beta", "127.0.0.1:7410", True, True, 0.05, 0.001, True),
+        components=(
+            ComponentView("1", "db", "process", 10, True, True, "active", "healthy", 0.05, 10.0),
+            ComponentView("2", "vip", "command", 20, True, True, "active", "healthy", 0.4, None),
+        ),
+        events=(EventView(1.0, "info", "status", "status promoting -> active"),),
+        clients=1, failovers=1, taken_at=2.0, pid=1,
+    )
+
+
+def test_http_paths_and_status_keys_are_the_codes():
+    from hanode import web
+
+    chapter = _chapter(12)
+    assert [c.split()[0] for c in _first_cells(chapter) if c.startswith("/")] == list(web.PATHS)
+    assert "not found; paths: " + " ".join(web.PATHS) in _flat(chapter)
+    doc = _full_snapshot().to_dict()
+    keys = set(doc) | set(doc["peer"]) | set(doc["components"][0]) | set(doc["events"][0])
+    status_part = chapter[chapter.index("**`/status`** keys"):]
+    for key in keys:
+        assert f"`{key}`" in status_part, f"/status key {key!r} is not documented in chapter 12"
+    from hanode.snapshot import MAX_EVENTS
+
+    assert f"the latest {MAX_EVENTS}:" in _flat(status_part)
+
+
+def test_http_bounds_are_the_codes():
+    import inspect
+
+    from hanode.web import serve_http
+
+    params = inspect.signature(serve_http).parameters
+    chapter = _flat(_chapter(12))
+    assert f"more than {params['idle_timeout'].default:g} s" in chapter
+    assert f"beyond {params['max_connections'].default} open connections" in chapter
+
+
+def _metric_families() -> dict[str, set[str]]:
+    """Sample name -> its labels, as /metrics renders a snapshot that has every value."""
+    from hanode.metrics import render_metrics
+
+    families: dict[str, set[str]] = {}
+    for line in render_metrics(_full_snapshot()).decode().splitlines():
+        if line and not line.startswith("#"):
+            m = re.match(r"([a-z_]+)(?:\{(.*)\})? ", line)
+            assert m, line
+            labels = {pair.split("=")[0] for pair in (m.group(2) or "").split(",") if pair}
+            families.setdefault(m.group(1), set()).update(labels)
+    return families
+
+
+def test_metrics_are_documented_with_their_labels():
+    families = _metric_families()
+    table = _part("12.2")
+    documented: dict[str, set[str]] = {}
+    for cell in _first_cells(table):
+        m = re.fullmatch(r"(hanode_[a-z_]+)(?:\{([a-z_,]+)\})?", cell)
+        assert m, f"not a metric: {cell!r}"
+        documented[m.group(1)] = {"node", *filter(None, (m.group(2) or "").split(","))}
+    assert documented == families, "chapter 12.2's metric table must list exactly the metrics, with their labels"
+    for name in set(re.findall(r"\b(hanode_[a-z_]+)\b", TEXT)):
+        assert name in families, f"the doc mentions {name}, which /metrics does not have"
+
+
+def test_log_formats_are_the_codes():
+    import json
+    import logging
+    import sys
+
+    from hanode.logs import JsonFormatter, TextFormatter
+
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logging.LogRecord("hanode.agent", logging.WARNING, __file__, 1, "election: x", None, sys.exc_info())
+    keys = set(json.loads(JsonFormatter("alpha").format(record)))
+    chapter = _chapter(9)
+    intro = chapter[: chapter.index("| line | meaning |")]
+    assert keys == {"ts", "level", "node", "logger", "msg", "exc"}, "update chapter 9's list of JSON keys"
+    for key in keys:
+        assert f"`{key}`" in intro, f"JSON log key {key!r} is not documented"
+    text = TextFormatter("alpha").format(record).splitlines()[0]
+    assert re.fullmatch(r"\d\d:\d\d:\d\d\.\d{3} alpha WARNING election: x", text), text
+    assert "`HH:MM:SS.mmm NODE LEVEL   kind: text`" in intro
+
+
+async def test_notify_hook_arguments_and_environment_are_the_documented(tmp_path):
+    from hanode.hooks import Notifier
+
+    out = tmp_path / "out.txt"
+    command = f'sh -c \'echo "$1 $2" > {out}; env | grep ^HANODE_ | cut -d= -f1 | sort >> {out}\' hook'
+    notifier = Notifier(command, "alpha", timeout=10)
+    with trio.fail_after(15):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(notifier.run)
+            notifier.notify("none", "electing")
+            notifier.close()
+    arguments, *environment = out.read_text().splitlines()
+    assert arguments == "none electing"
+    hook = _flat(_chapter(13))
+    documented = set(re.findall(r"`(HANODE_[A-Z_]+)`", hook))
+    assert set(environment) == documented, "chapter 13's variables must be those a hook call gets"
+    assert f"for up to {notifier.drain_timeout:g} s more" in hook
+    assert f"may run {cli.NOTIFY_TIMEOUT:g} s" in hook
+    assert "OLD `none`" in hook
+
+
+async def test_an_agent_serves_http_and_control_as_documented(tmp_path):
+    """[http] and [control] configured: the listeners answer as chapters 11 and 12 say."""
+    import json
+    import os
+    import socket
+    import stat
+
+    from hanode.agent.agent import Agent
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    election, peer, http = free_port(), free_port(), free_port()
+    ctl = tmp_path / "a.ctl"
+    cfg = loads(
+        f'[node]\nname = "alpha"\n[peer]\nname = "beta"\naddress = "127.0.0.1:{peer}"\n'
+        f'[election]\nlisten = "127.0.0.1:{election}"\nstartup_grace = 60\n'
+        f'[control]\npath = "{ctl}"\n[http]\nlisten = "127.0.0.1:{http}"\n'
+    )
+
+    async def get(path: str) -> tuple[int, bytes]:
+        stream = await trio.open_tcp_stream("127.0.0.1", http)
+        async with stream:
+            await stream.send_all(f"GET {path} HTTP/1.0\r\n\r\n".encode())
+            data = b""
+            while chunk := await stream.receive_some(65536):
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        return int(head.split()[1]), body
+
+    async def control(request: dict) -> dict:
+        stream = await trio.open_unix_socket(str(ctl))
+        async with stream:
+            await stream.send_all(json.dumps(request).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                data += await stream.receive_some(65536)
+        return json.loads(data)
+
+    agent = Agent(cfg, guard=False)
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(agent.run)
+            code, body = await get("/active")
+            assert code == 503 and json.loads(body) == {"node": "alpha", "status": "electing", "active": False}
+            code, body = await get("/status")
+            assert code == 200 and json.loads(body)["name"] == "alpha"
+            code, body = await get("/nowhere")
+            assert code == 404 and body.decode().strip() in _flat(_chapter(12))
+            assert stat.S_IMODE(os.stat(ctl).st_mode) == 0o600
+            reply = await control({"command": "switchover", "timeout": 1})
+            assert reply["ok"] is False
+            refusal = reply["error"].removeprefix("switchover refused by alpha: ")
+            # 11.1 shows the refusal of a standby and says an unassigned node's reads likewise.
+            assert f"`{refusal.replace('unassigned', 'standby')}`" in _part("11.1"), refusal
+            assert "`unassigned` likewise" in _flat(_part("11.1"))
+            reply = await control({"command": "maintenance", "on": True})
+            assert reply == {"ok": True, "text": "alpha: maintenance on"}
+            assert "alpha: maintenance on" in _part("11.3")
+            assert (await control({"command": "status"}))["snapshot"]["maintenance"] is True
+            nursery.cancel_scope.cancel()
+    assert not ctl.exists(), "the doc says the control socket is removed at a stop"
+
+
+def test_dashboard_words_are_the_codes():
+    from hanode import dashboard
+    from hanode.agent import observe
+
+    chapter = _flat(_chapter(10))
+    assert f"`{dashboard.MAINTENANCE_BANNER}`" in chapter
+    assert f"At {dashboard.FULL_WIDTH} columns and wider" in chapter
+    assert f"Below {dashboard.FULL_WIDTH} columns" in chapter
+    assert f"narrower than {dashboard.PAIR_WIDTH} columns" in _flat(_part("1.4"))
+    import inspect
+
+    refresh = inspect.signature(dashboard.Dashboard.run).parameters["refresh"].default
+    assert refresh == 0.25 and "four times a second" in chapter
+    assert observe.RTT_PERIOD == 1.0 and "one a second" in chapter
+
+
+def test_demo_keys_and_options_are_documented():
+    demo = pytest.importorskip("hanode.demo")
+    part = _part("1.4")
+    keys = [k for k, _ in getattr(demo, "KEYS", ())]
+    if not keys:
+        pytest.skip("hanode.demo has no KEYS table")
+    documented = _first_cells(part[part.index("| key |"):])
+    assert documented == keys, "section 1.4's key table must list the demo's keys, in order"
+    flat = _flat(part)
+    assert f"within {demo.CHECK_DEADLINE:g} s" in flat
+    assert f"unhealthy for {demo.FAIL_FOR:g} s" in flat
+    slow = demo.SLOW_TIMERS
+    assert f"(`heartbeat_interval` {slow['heartbeat_interval']:g} s, `dead_after` {slow['dead_after']:g})" in flat
+
+
+def test_unit_file_settings_are_documented():
+    unit = ROOT / "contrib" / "hanode.service"
+    if not unit.exists():
+        pytest.skip("no unit file")
+    settings = dict(
+        line.split("=", 1) for line in unit.read_text().splitlines()
+        if re.match(r"^[A-Z][A-Za-z]+=", line)
+    )
+    part = _flat(_part("1.3"))
+    for key in ("Type", "NotifyAccess", "WatchdogSec", "WatchdogSignal", "KillMode", "TimeoutStopSec",
+                "Restart", "RestartSec", "RestartPreventExitStatus", "NoNewPrivileges"):
+        assert f"`{key}={settings[key]}`" in part, f"{key}={settings[key]} (contrib/hanode.service) is not in 1.3"
+    assert f"`ExecStart={settings['ExecStart']}`" in part
+    watchdog = float(settings["WatchdogSec"].rstrip("s"))
+    assert f"every {watchdog / 2:g} s (half of it)" in part
