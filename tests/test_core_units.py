@@ -1646,11 +1646,17 @@ class TestMonitor:
         m = Monitor(mspec(P1, P2), 0.0)
         m.connected(10)
         m.message(10, beat(cid="1"), 0.0, True)
+        m.notices.clear()
         assert m.message(10, beat(cid="2"), 0.1, True) == [
             CloseComponent(10, "componentId changed from '1' to '2' on a bound connection"),
             Log("warning", "monitor", "closed a component connection: componentId changed from '1' to '2' on a bound connection"),
+            Log("warning", "monitor", "component 1 (db) failed: its connection closed"),
         ]
         assert 10 not in m.conns
+        # Unbound at once: unregistered and unreachable, not left for silence to find.
+        assert m.state("1") == "unregistered" and not m.reachable("1")
+        assert m.notices == [Availability("1", False, False, "its connection closed")]
+        assert m.disconnected(10, 0.2) == []  # the close that follows changes nothing more
 
     def test_newest_connection_wins(self):
         m = Monitor(mspec(P1), 0.0)

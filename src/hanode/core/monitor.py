@@ -185,7 +185,12 @@ class Monitor:
         if bound is None:
             return self._bind(conn, msg, now, node_healthy)
         if cid != bound:
-            return self._refuse(conn, f"componentId changed from {bound!r} to {cid!r} on a bound connection")
+            # The connection goes, and with it the component it was bound to:
+            # it is unregistered now, not when silence would tell.
+            actions = self._refuse(conn, f"componentId changed from {bound!r} to {cid!r} on a bound connection")
+            c = self.components[bound]
+            c.conn = None
+            return actions + self._move(c, "connection closed", now, "its connection closed")
         return self._receive(self.components[cid], msg, now, node_healthy)
 
     def _bind(self, conn: int, msg: HealthMonitorMessage, now: float, node_healthy: bool) -> list[Action]:
