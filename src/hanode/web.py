@@ -139,7 +139,7 @@ async def _serve_connection(
                 # connection in step; no route takes one, so answer and close.
                 has_body = not isinstance(conn.next_event(), h11.EndOfMessage)
             except h11.RemoteProtocolError as e:
-                log.debug("http %d: bad request: %s", ident, e)
+                log.info("http %d from %s: bad request, closing it: %s", ident, _peer(stream), e)
                 await _send_error(stream, conn, e.error_status_hint, f"bad request: {e}\n")
                 break
             await _respond(stream, conn, event, has_body, get_snapshot, ident)

@@ -15,8 +15,8 @@ their own tasks, bounded by ``command_timeout``.
 
 The peer link, as SPEC section 3 recommends: the node whose name sorts first
 dials (with backoff) and the other accepts. A new incoming connection
-replaces the current one only when that one has been silent for an
-interval. The accepting node, when its link closes, dials once too: a
+replaces the current one only when that one has been silent for longer
+than a freeze (``dead_after - 1`` intervals). The accepting node, when its link closes, dials once too: a
 refused connection means its peer's agent is gone, and the node is told at
 once (a killed agent is noticed in milliseconds).
 """
@@ -421,8 +421,11 @@ class Agent:
             return
         current = self.peer
         if current is not None and not current.closed:
+            # Only a link quiet for longer than a freeze can be half-open (a peer
+            # that went away closes its end, and we see that): a stranger's
+            # connection must not replace a live link during a scheduling hiccup.
             quiet = trio.current_time() - (current.last_rx or 0.0)
-            if quiet < self.spec.timers.heartbeat_interval:
+            if quiet < self.spec.timers.freeze_time:
                 log.warning("refused a second peer connection from %s: the current link is alive", remote)
                 await trio.aclose_forcefully(stream)
                 return

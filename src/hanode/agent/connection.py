@@ -175,7 +175,12 @@ class Connection:
     def _deliver(self, data: bytes) -> None:
         """Decode what arrived and hand each message on; close on bad input."""
         if not data:
-            self.close("closed by the other side")
+            unread = self._reader.buffered
+            if unread:  # a frame cut short is bad input too: say so
+                log.warning("%s connection %s from %s: closed in the middle of a frame (%d octets unread)", self.kind, self.id, self.peer or "?", unread)
+                self.close(f"closed by the other side in the middle of a frame ({unread} octets unread)")
+            else:
+                self.close("closed by the other side")
             return
         try:
             messages = self._reader.feed(data)
