@@ -79,6 +79,7 @@ def config_text(
     set_role_timeout: float | None = None,
     client_queue: int | None = None,
     handover_after: float | None = None,
+    key_file: str | None = None,
 ) -> str:
     text = f"""
 [node]
@@ -87,6 +88,10 @@ name = "{name}"
 [peer]
 name = "{peer}"
 address = "127.0.0.1:{PORTS[peer]}"
+"""
+    if key_file is not None:
+        text += f'key_file = "{key_file}"\n'
+    text += f"""
 
 [election]
 listen = "127.0.0.1:{PORTS[name]}"
@@ -188,8 +193,9 @@ class World:
         """beta first (the accepting side), then alpha (which dials at once)."""
         nursery = nursery or self.nursery
         comps = options.pop("components", {"alpha": ("1",), "beta": ("1",)})
-        beta = Host(self, loads(config_text("beta", "alpha", comps["beta"], **options)))
-        alpha = Host(self, loads(config_text("alpha", "beta", comps["alpha"], **options)))
+        keys = options.pop("keys", {})
+        beta = Host(self, loads(config_text("beta", "alpha", comps["beta"], key_file=keys.get("beta"), **options)))
+        alpha = Host(self, loads(config_text("alpha", "beta", comps["alpha"], key_file=keys.get("alpha"), **options)))
         await nursery.start(beta.serve)
         await nursery.start(alpha.serve)
         return alpha, beta
@@ -1065,3 +1071,54 @@ async def test_control_bad_requests_say_what_is_wrong(autojump_clock, world, req
         alpha, beta = await world.start_pair()
         with pytest.raises(ControlError, match=error):
             await handle_request(alpha.agent, request_)
+
+
+
+# -- the authenticated peer link ---------------------------------------------------------------------------------
+
+
+def make_key(path) -> str:
+    from hanode.peerauth import write_key
+
+    write_key(str(path))
+    return str(path)
+
+
+async def test_authenticated_link_elects_and_fails_over_as_before(autojump_clock, world, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="hanode")
+    key = make_key(tmp_path / "cluster.key")
+    with trio.fail_after(CAP):
+        alpha, beta = await world.start_pair(keys={"alpha": key, "beta": key})
+        ca, cb = await world.converge(alpha, beta)
+        assert (alpha.state, beta.state) == ("active", "standby")
+        assert "authenticated with the cluster key" in caplog.text
+        assert "not authenticated" not in caplog.text
+        await trio.sleep(1.0)
+        assert beta.state == "standby"  # heartbeats keep flowing: no peer loss
+        alpha.kill()
+        await wait_until(lambda: beta.state == "active")
+
+
+async def test_a_peer_with_the_wrong_key_never_reaches_the_election(autojump_clock, world, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="hanode")
+    keys = {"alpha": make_key(tmp_path / "a.key"), "beta": make_key(tmp_path / "b.key")}
+    with trio.fail_after(CAP):
+        alpha, beta = await world.start_pair(keys=keys)
+        seen: list[str] = []
+        real = beta.agent.node.handle
+
+        def spy(event, now):
+            seen.append(type(event).__name__)
+            return real(event, now)
+
+        beta.agent.node.handle = spy
+        await trio.sleep(3.0)
+        assert not {"PeerConnected", "PeerMessage", "PeerDisconnected"} & set(seen)
+        assert beta.agent.node.election.link is None and alpha.agent.node.election.link is None
+        assert "the hello is not signed with our cluster key" in caplog.text
+
+
+async def test_without_a_key_the_agent_warns_at_startup(autojump_clock, world, caplog):
+    with trio.fail_after(CAP):
+        await world.start_pair()
+        assert "the peer link is not authenticated" in caplog.text

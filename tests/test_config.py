@@ -548,3 +548,38 @@ def test_first_error_is_reported():
     assert err.key == "limits.max_frme"
     err = rejected(render({"peer": {"address": '"x"'}, "limits": {"max_frame": "1"}}))
     assert err.key == "peer.address"
+
+
+# -- [peer] key_file -------------------------------------------------------------------------------------
+
+
+def test_peer_key_file_is_read_relative_to_the_config(tmp_path):
+    from hanode.peerauth import load_key, write_key
+
+    write_key(str(tmp_path / "cluster.key"))
+    p = tmp_path / "node.toml"
+    p.write_text(render({"peer": {"key_file": '"cluster.key"'}}))
+    assert load(p).peer_key == load_key(str(tmp_path / "cluster.key"))
+    assert loads(render()).peer_key is None
+
+
+@pytest.mark.parametrize("value, setup, words", [
+    ('"missing.key"', None, ("cannot read", "hanode keygen --out")),
+    ('"open.key"', "open", ("readable by others (mode 0644)", "chmod 600")),
+    ('"bad.key"', "bad", ("does not hold a key (64 hex digits)",)),
+    ('"  "', None, ("is empty",)),
+    ("5", None, ("expected a file path (a string), got 5",)),
+])
+def test_peer_key_file_errors(tmp_path, value, setup, words):
+    if setup == "open":
+        (tmp_path / "open.key").write_text("ab" * 32)
+        (tmp_path / "open.key").chmod(0o644)
+    elif setup == "bad":
+        (tmp_path / "bad.key").write_text("not a key")
+        (tmp_path / "bad.key").chmod(0o600)
+    with pytest.raises(ConfigError) as info:
+        loads(render({"peer": {"key_file": value}}), path=str(tmp_path / "node.toml"))
+    err = info.value
+    assert err.key == "peer.key_file" and "`peer.key_file`" in str(err), str(err)
+    for w in words:
+        assert w in str(err), str(err)

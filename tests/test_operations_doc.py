@@ -19,7 +19,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -94,8 +96,18 @@ listen = "127.0.0.1:7400"
 
 _PROCESS = {"id": '"1"', "name": '"db"'}
 _COMMAND = {"id": '"2"', "name": '"vip"', "on_active": '"true"', "on_standby": '"true"'}
+def _key_file() -> str:
+    """A real cluster key file: [peer] key_file is read when the config loads."""
+    from hanode.peerauth import write_key
+
+    path = os.path.join(tempfile.mkdtemp(prefix="hanode-doc-key-"), "cluster.key")
+    write_key(path)
+    return path
+
+
 # Values for keys that have no default, to build a section in which one key is missing.
 _SAMPLE = {
+    ("peer", "key_file"): f'"{_key_file()}"',
     ("components", "listen"): '"/tmp/hanode-doc-test/a.sock"',
     ("status", "listen"): '"127.0.0.1:7401"',
     ("control", "path"): '"/tmp/hanode-doc-test/a.ctl"',
@@ -162,9 +174,11 @@ def _sample(section: str, key: str) -> dict[str, str]:
         return {**_minimal(section, key), key: default.strip("`")}
     if section == "component":
         return {**_COMMAND} if key in ("on_active", "on_standby") else {**_minimal(section, key), key: _COMMAND.get(key, _PROCESS.get(key, '"true"'))}
+    if (section, key) in _SAMPLE:
+        return {**_minimal(section, key), key: _SAMPLE[(section, key)]}
     if section in _BASE_SECTIONS:
         return {**_minimal(section, key), key: '"alpha"' if key == "preferred" else _base_values(section)[key]}
-    return {**_minimal(section, key), key: _SAMPLE[(section, key)]}
+    raise KeyError(f"no sample value for [{section}] {key}: add one to _SAMPLE")
 
 
 # -- the configuration reference -------------------------------------------------------------------

@@ -10,6 +10,7 @@ both nodes' role and marker files every few ms to catch any overlap).
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import stat
@@ -157,3 +158,60 @@ def test_notify_runs_once_per_change_in_order(make_pair):
         assert all(c[3] == pair.names[node] for c in calls)
     assert [c[1] for c in notify_calls(pair, "alpha")][-2:] == ["active", "stopping"]
     assert notify_calls(pair, "beta")[-1][:2] == ["promoting", "active"]
+
+
+# -- the authenticated peer link ------------------------------------------------------------------------------
+
+
+class KeyedPair(Pair):
+    """A pair whose peer link is authenticated with one cluster key."""
+
+    def config_text(self, node: str) -> str:
+        from hanode.peerauth import write_key
+
+        key = self.dir / "cluster.key"
+        if not key.exists():
+            write_key(str(key))
+        text = super().config_text(node)
+        address = f'address = "127.0.0.1:{self.election_port[self.peer_of(node)]}"\n'
+        assert address in text
+        return text.replace(address, address + f'key_file = "{key}"\n', 1)
+
+
+def test_authenticated_pair_fails_over_and_ignores_a_stranger(make_pair):
+    pair = make_pair(cls=KeyedPair)
+    pair.start_all()
+    pair.wait_converged("alpha")
+    for node in ("alpha", "beta"):
+        text = pair.log_path(node).read_text()
+        assert "authenticated with the cluster key" in text and "not authenticated" not in text
+    # A stranger with another key at beta's election port: closed, and the election notices nothing.
+    stranger(pair.election_port["beta"])
+    # While the link is up a second peer connection is refused outright; with it down, the hello fails.
+    pair.wait_for(lambda: re.search(r"refused a second peer connection|not signed with our cluster key",
+                                    pair.log_path("beta").read_text()), what="beta logs the stranger")
+    hold()
+    assert (pair.status("alpha"), pair.status("beta")) == ("active", "standby")
+    pair.kill("alpha")
+    pair.wait_status("beta", "active")
+    # With alpha gone the stranger is heard out, and its hello fails: beta stays active, alone.
+    stranger(pair.election_port["beta"])
+    pair.wait_for(lambda: "not signed with our cluster key" in pair.log_path("beta").read_text(),
+                  what="beta refuses the stranger's hello")
+    snapshot = pair.http_status("beta")
+    assert snapshot.status == "active" and not snapshot.peer.alive
+
+
+def stranger(port: int) -> None:
+    """Connect as a peer with another cluster key, until the agent closes the connection."""
+    import socket
+
+    from hanode.peerauth import KEY_SIZE, PeerAuth
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(PeerAuth(b"\x07" * KEY_SIZE).hello())
+        try:
+            while s.recv(4096):
+                pass
+        except ConnectionResetError:
+            pass  # closed with our hello unread: a reset

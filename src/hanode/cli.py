@@ -5,7 +5,8 @@ statuses (SPEC section 7): ``run`` 0 after a clean stop, 2 on a config error,
 1 on a failure; ``check-config`` 0 or 2; ``status`` 0 answered (with
 ``--expect``: 0 matches, 1 differs), 2 unreachable; ``switchover`` and
 ``maintenance`` 0 done, 1 refused or failed, 2 unreachable or bad config;
-``demo`` 0 (with ``--check``: 0 when it saw the failover, 1 when not).
+``demo`` 0 (with ``--check``: 0 when it saw the failover, 1 when not);
+``keygen`` 0 written, 1 not.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     maintenance.add_argument("mode", choices=["on", "off"])
     maintenance.add_argument("--config", required=True, help="this node's TOML file (for its control socket)")
 
+    keygen = sub.add_parser("keygen", help="write a new cluster key for [peer] key_file (copy it to both nodes)")
+    keygen.add_argument("--out", required=True, metavar="FILE", help="the key file to create (owner-only; never overwritten)")
+
     from hanode import demo as demo_module
 
     demo = sub.add_parser("demo", help="run a complete pair on loopback and watch it fail over")
@@ -82,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         return _control(args)
     if args.command == "demo":
         return demo_module.run(args)
+    if args.command == "keygen":
+        return _keygen(args)
     return _status(args)
 
 
@@ -327,3 +333,20 @@ async def _ask_control(path: str, request: dict, wait: float) -> dict:
         return json.loads(data)
     except ValueError:
         return {"ok": False, "error": f"the agent gave no answer ({data[:80]!r})"}
+
+
+# -- keygen ------------------------------------------------------------------------------------------------
+
+def _keygen(args) -> int:
+    from hanode.peerauth import write_key
+
+    try:
+        write_key(args.out)
+    except FileExistsError:
+        print(f"hanode keygen: {args.out} exists; a key is never overwritten (remove it first to replace it on both nodes)", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"hanode keygen: cannot write {args.out}: {e.strerror}", file=sys.stderr)
+        return 1
+    print(f"{args.out}: a new cluster key (owner-only). Copy it to the other node and set [peer] key_file on both.")
+    return 0

@@ -212,6 +212,8 @@ class AgentConfig:
     http_listen: Endpoint | None
     notify: str | None
     limits: Limits
+    peer_key: bytes | None = None
+    """The cluster key from ``[peer] key_file`` (None: the peer link is not authenticated)."""
 
     def node_spec(self) -> NodeSpec:
         return NodeSpec(
@@ -400,7 +402,7 @@ _COMMAND_ONLY = ("check", "check_interval", "command_timeout")
 
 _KEYS: dict[str, tuple[str, ...]] = {
     "node": ("name",),
-    "peer": ("name", "address"),
+    "peer": ("name", "address", "key_file"),
     "election": ("listen", "heartbeat_interval", "dead_after", "startup_grace", "preferred", "handover_after", "witness"),
     "components": ("listen",),
     "component": (
@@ -552,6 +554,7 @@ def _build(doc: dict[str, Any], path: str) -> AgentConfig:
         _fail("peer.name", f"{peer_name!r} is also node.name; the two nodes of a pair need different names")
     peer_address = peer.endpoint("address", required_fix='add address = "host:port" to [peer] (the peer agent\'s election.listen)')
     assert peer_address is not None
+    peer_key = _peer_key(peer, path)
 
     election = _section(doc, "election", required_fix='add [election] with listen = "host:port" (where the peer connects)')
     assert election is not None
@@ -646,7 +649,24 @@ def _build(doc: dict[str, Any], path: str) -> AgentConfig:
         http_listen=http_listen,
         notify=notify,
         limits=limits,
+        peer_key=peer_key,
     )
+
+
+def _peer_key(peer: _Section, path: str) -> bytes | None:
+    """The cluster key ``[peer] key_file`` names (relative to the config file's folder)."""
+    from hanode.peerauth import load_key
+
+    name = peer.string("key_file", "a file path")
+    if name is None:
+        return None
+    if not name.strip():
+        _fail("peer.key_file", "is empty; give the path of a key made by `hanode keygen`, or remove the key")
+    full = os.path.join(os.path.dirname(os.path.abspath(path)), os.path.expanduser(name))
+    try:
+        return load_key(full)
+    except ValueError as e:
+        _fail("peer.key_file", str(e).removeprefix("peer.key_file: "))
 
 
 def _witnesses(election: _Section) -> tuple[Endpoint, ...]:

@@ -78,6 +78,7 @@ from hanode.core import (
 from hanode.wire import CLIENT_TYPES, COMPONENT_TYPES, PEER_TYPES
 
 from hanode.control import serve_control
+from hanode.peerauth import AUTHENTICATED, PeerAuth
 from hanode.snapshot import Snapshot
 from hanode.web import serve_http
 
@@ -231,6 +232,9 @@ class Agent:
             if guard is not None:
                 nursery.start_soon(self._pulse_guard, guard)
                 nursery.start_soon(self._hear_guard, guard)
+            if self.config.peer_key is None:
+                log.warning("the peer link is not authenticated: anyone who reaches %s can take part in the election; "
+                            "set [peer] key_file on both nodes (hanode keygen)", self.config.listen)
             if self._listen:
                 await nursery.start(self._serve, self.config.listen, self.accept_peer, "peer")
                 if self.config.components_listen is not None:
@@ -434,18 +438,30 @@ class Agent:
 
     def _adopt_peer(self, stream, remote: str) -> Connection:
         """Make ``stream`` the peer connection, synchronously: nothing can
-        slip in between the check that there is none and this."""
+        slip in between the check that there is none and this. On an
+        authenticated link the node hears of it only once the peer's hello
+        checks out: a peer with the wrong key never reaches the election."""
+        key = self.config.peer_key
+        auth = PeerAuth(key, max_payload=self.config.limits.max_frame) if key is not None else None
         conn = Connection(
             stream, next(self._ids), "peer", PEER_TYPES,
             max_payload=self.config.limits.max_frame, queue=PEER_QUEUE,
             on_message=self._peer_message,
-            on_closed=self._peer_closed, peer=remote, mux=self._mux,
+            on_closed=self._peer_closed, peer=remote, mux=self._mux, auth=auth,
         )
         self._set_peer(conn)
-        self.handle(PeerConnected(conn.id))
+        if auth is None:
+            self.handle(PeerConnected(conn.id))
+        else:
+            conn.write(auth.hello())
         return conn
 
     def _peer_message(self, conn: Connection, msg) -> None:
+        if msg is AUTHENTICATED:
+            conn.announced = True
+            log.info("peer connection %s (%s): authenticated with the cluster key", conn.id, conn.peer)
+            self.handle(PeerConnected(conn.id))
+            return
         self.observer.peer_message(msg)
         self.handle(PeerMessage(conn.id, msg))
 
@@ -459,7 +475,7 @@ class Agent:
             return
         self._set_peer(None)
         log.info("peer connection %s (%s) closed: %s", conn.id, conn.peer, reason)
-        if not self.stopped.is_set():
+        if not self.stopped.is_set() and conn.announced:
             self.handle(PeerDisconnected(conn.id))
             if not self.dials and self._nursery is not None:
                 self._nursery.start_soon(self._probe_peer)
@@ -470,19 +486,27 @@ class Agent:
             return
         interval = self.spec.timers.heartbeat_interval
         backoff = FIRST_REDIAL
+        last: Connection | None = None
         while True:
             while self.peer is not None:
                 await self._peer_changed.wait()
+            if last is not None and last.announced:
+                backoff = FIRST_REDIAL  # it was a link: dial again at once
+            elif last is not None:
+                # It connected but never became a link (its hello failed: another
+                # key): back off as from a refusal, or we would redial in a loop.
+                await trio.sleep(backoff)
+                backoff = min(backoff * 2, max(1.0, interval))
             stream = await self._connect_peer()
             if stream is None or stream is REFUSED:
                 await trio.sleep(backoff)
                 backoff = min(backoff * 2, max(1.0, interval))
                 continue
-            backoff = FIRST_REDIAL
             if self.peer is not None:  # the peer dialled us meanwhile: keep that one
                 await trio.aclose_forcefully(stream)
                 continue
-            self._nursery.start_soon(self._adopt_peer(stream, str(self.config.peer_address)).run)
+            last = self._adopt_peer(stream, str(self.config.peer_address))
+            self._nursery.start_soon(last.run)
 
     async def _probe_peer(self) -> None:
         """The accepting side's dials after a loss: is anything listening?

@@ -23,6 +23,7 @@ import trio
 
 from hanode.config import Endpoint
 from hanode.errors import DecodeError, FrameError, HanodeError
+from hanode.peerauth import PeerAuth
 from hanode.wire import MessageReader, frame_message
 
 log = logging.getLogger("hanode.agent")
@@ -47,12 +48,16 @@ class Connection:
         first_pdu_timeout: float | None = None,
         peer: str = "",
         mux: ReadMux | None = None,
+        auth: PeerAuth | None = None,
     ):
         self.stream = stream
         self.id = ident
         self.kind = kind                 # "peer", "component" or "client", for logs
         self.peer = peer                 # the remote address, for logs
-        self._reader = MessageReader(allowed, max_payload)
+        # An authenticated peer link reads and seals through its PeerAuth.
+        self._reader = auth if auth is not None else MessageReader(allowed, max_payload)
+        self._encode = auth.seal if auth is not None else frame_message
+        self.announced = auth is None    # the agent has told the node about it (at once, unless authenticating)
         self._out_send, self._out_recv = trio.open_memory_channel[bytes](queue)
         self._on_message = on_message
         self._on_closed = on_closed
@@ -72,9 +77,13 @@ class Connection:
     # -- called from the agent, synchronously ----------------------------------------
     def send(self, msg) -> None:
         """Queue ``msg``; a connection that does not keep up is closed."""
+        if not self.closed:
+            self.write(self._encode(msg))
+
+    def write(self, data: bytes) -> None:
+        """Queue bytes already framed (``send`` frames a message first)."""
         if self.closed:
             return
-        data = frame_message(msg)
         if self._backlog == 0 and self._fd is not None:
             try:
                 written = os.write(self._fd, data)
