@@ -49,6 +49,7 @@ from hanode.core import (
     ComponentDisconnected,
     ComponentMessage,
     ComponentSpec,
+    FenceFinished,
     Log,
     Node,
     NodeSpec,
@@ -57,6 +58,7 @@ from hanode.core import (
     PeerMessage,
     PeerRefused,
     RunCommand,
+    RunFence,
     SendClient,
     SendComponent,
     SendPeer,
@@ -141,6 +143,7 @@ class World:
         witness: bool = False,
         start: bool = True,
         stagger: float = 0.0,
+        fence: bool = False,
     ):
         self.now = 0.0
         self.latency = latency
@@ -151,7 +154,7 @@ class World:
         self.specs = {
             n: NodeSpec(
                 n, names[1 - i], timers=timers, components=components,
-                preferred=(preferred or {}).get(n), witness=witness,
+                preferred=(preferred or {}).get(n), witness=witness, fence=fence,
             )
             for i, n in enumerate(names)
         }
@@ -166,6 +169,10 @@ class World:
         self.trace: list[tuple[float, str, object]] = []  # peer messages: (time, sender, msg)
         self.log: list[tuple[float, str, object]] = []    # every action, per node
         self.violations: list[str] = []
+        # The fence command of each node: what it answers and how long it takes; every run.
+        self.fence_answer = {n: True for n in names}
+        self.fence_delay = 0.05
+        self.fence_runs: list[tuple[float, str]] = []
         self.overlap: tuple[float, bool] | None = None  # (since, counted as a violation)
         self.promoted_with_link: dict[str, bool] = {}    # per node: was the link up when it began promoting
         if start:
@@ -326,6 +333,9 @@ class World:
                 if ok:
                     self.at(self.now + b.answer_delay, f"component:{name}/{comp.spec.id}", ("command-role", role))
                 self.at(self.now + b.answer_delay, f"node:{name}", CommandFinished(comp.spec.id, action.command, ok))
+        elif t is RunFence:
+            self.fence_runs.append((self.now, name))
+            self.at(self.now + self.fence_delay, f"node:{name}", FenceFinished(self.fence_answer[name]))
         elif t is SendClient:
             client = self.clients.get(action.client)
             if client is not None and client.open:

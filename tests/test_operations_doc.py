@@ -108,6 +108,7 @@ def _key_file() -> str:
 # Values for keys that have no default, to build a section in which one key is missing.
 _SAMPLE = {
     ("peer", "key_file"): f'"{_key_file()}"',
+    ("election", "fence"): '"true"',
     ("components", "listen"): '"/tmp/hanode-doc-test/a.sock"',
     ("status", "listen"): '"127.0.0.1:7401"',
     ("control", "path"): '"/tmp/hanode-doc-test/a.ctl"',

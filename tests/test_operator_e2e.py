@@ -215,3 +215,39 @@ def stranger(port: int) -> None:
                 pass
         except ConnectionResetError:
             pass  # closed with our hello unread: a reset
+
+
+# -- the fence command ------------------------------------------------------------------------------------------
+
+
+class FencedPair(Pair):
+    """A pair whose nodes run a fence command before a take-over: it logs its
+    environment, then exits with the status in the file ``fence.rc``."""
+
+    def config_text(self, node: str) -> str:
+        script = self.dir / "fence.sh"
+        script.write_text('#!/bin/sh\necho "$HANODE_NODE fences $HANODE_PEER at $HANODE_PEER_ADDRESS" >> "$0.log"\n'
+                          'exit "$(cat "$0.rc" 2>/dev/null || echo 0)"\n')
+        script.chmod(0o755)
+        text = super().config_text(node)
+        listen = f'listen = "127.0.0.1:{self.election_port[node]}"\n'
+        assert listen in text
+        return text.replace(listen, listen + f'fence = "{script}"\nfence_timeout = 5.0\n', 1)
+
+
+def test_fence_command_runs_before_the_take_over(make_pair):
+    pair = make_pair(cls=FencedPair)
+    (pair.dir / "fence.sh.rc").write_text("1")  # the fence fails at first
+    pair.start_all()
+    pair.wait_converged("alpha")
+    pair.kill("alpha")
+    log = pair.dir / "fence.sh.log"
+    pair.wait_for(lambda: log.exists() and len(log.read_text().splitlines()) >= 2, what="beta tries to fence twice")
+    assert log.read_text().splitlines()[0] == (
+        f"{pair.names['beta']} fences {pair.names['alpha']} at 127.0.0.1:{pair.election_port['alpha']}"
+    )
+    assert pair.status("beta") == "standby" and not pair.marker("beta")  # no take-over while the fence fails
+    assert "the fence command failed: not taking the role" in pair.log_path("beta").read_text()
+    (pair.dir / "fence.sh.rc").write_text("0")
+    pair.wait_status("beta", "active")
+    assert "fenced " + pair.names["alpha"] in pair.log_path("beta").read_text()

@@ -1134,3 +1134,73 @@ def test_refused_hand_overs_back_off_instead_of_flapping():
     assert entered_at(w, A, "state", "demoting", second) == pytest.approx(t_degraded + TIMERS.handover_after, abs=EPS)
     assert w.state(B) == "active"
     assert w.violations == []
+
+
+# =============================================================================================
+# Fencing (an optional fence command before a take-over without the peer's word)
+# =============================================================================================
+
+
+def test_fence_runs_before_the_standby_takes_over():
+    w = started_pair(fence=True)
+    kill = w.now
+    w.kill(A)
+    w.run_for(1.0)
+    assert [n for _, n in w.fence_runs] == [B]
+    fenced_at = w.fence_runs[0][0]
+    t_promoting = entered_at(w, B, "state", "promoting", kill)
+    assert t_promoting == pytest.approx(fenced_at + w.fence_delay, abs=EPS)  # only once the fence succeeded
+    assert w.state(B) == "active" and w.active_components(B) == ["1"]
+    assert w.violations == []
+
+
+def test_failed_fence_keeps_the_standby_standby_and_is_retried():
+    w = started_pair(fence=True)
+    w.fence_answer[B] = False
+    w.kill(A)
+    w.run_for(2.0)
+    assert w.state(B) == "standby" and w.active_components(B) == []
+    runs = [t for t, n in w.fence_runs if n == B]
+    assert len(runs) >= 3
+    gaps = [b - a for a, b in zip(runs, runs[1:])]
+    assert all(g == pytest.approx(w.fence_delay + TIMERS.dead_time, abs=EPS) for g in gaps), gaps
+    assert any("the fence command failed: not taking the role" in a.text for _, a in logs(w, B, level="error"))
+    w.fence_answer[B] = True  # the fence works again: B takes over at its next try
+    w.run_for(1.0)
+    assert w.state(B) == "active"
+
+
+def test_a_peer_back_during_the_fence_cancels_the_take_over():
+    w = started_pair(fence=True)
+    w.fence_delay = 2.0  # a slow fence (a power switch that answers slowly)
+    w.kill(A)
+    w.run_for(0.5)
+    assert [n for _, n in w.fence_runs] == [B]
+    w.restart(A)  # back before the fence answered
+    w.run_for(3.0)
+    assert any(f"{A} is back: not taking the role" in a.text for _, a in logs(w, B))
+    # The restarted A was elected over the live link; B never took the role.
+    assert (w.state(A), w.state(B)) == ("active", "standby")
+    assert "promoting" not in values(w, B, "state", 0.0)[1:]
+    assert w.violations == []
+
+
+def test_fence_before_self_promotion_at_startup():
+    w = Sim(fence=True, start=False)
+    w.start(A)
+    w.run_for(TIMERS.startup_grace + 0.5)
+    assert [n for _, n in w.fence_runs] == [A]
+    assert w.state(A) == "active"
+
+
+def test_fence_is_needed_again_after_the_peer_came_back():
+    w = started_pair(fence=True)
+    w.kill(A)
+    w.run_for(1.0)
+    w.restart(A)
+    w.run_for(2.0)
+    assert (w.state(A), w.state(B)) == ("standby", "active")
+    w.kill(B)
+    w.run_for(1.0)
+    assert [n for _, n in w.fence_runs] == [B, A]
+    assert w.state(A) == "active"

@@ -214,6 +214,9 @@ class AgentConfig:
     limits: Limits
     peer_key: bytes | None = None
     """The cluster key from ``[peer] key_file`` (None: the peer link is not authenticated)."""
+    fence: str | None = None
+    """``[election] fence``: the command run before taking the role without the peer's word."""
+    fence_timeout: float = 10.0
 
     def node_spec(self) -> NodeSpec:
         return NodeSpec(
@@ -223,6 +226,7 @@ class AgentConfig:
             components=tuple(c.spec() for c in self.components),
             preferred=self.preferred,
             witness=bool(self.witness),
+            fence=self.fence is not None,
         )
 
 
@@ -403,7 +407,8 @@ _COMMAND_ONLY = ("check", "check_interval", "command_timeout")
 _KEYS: dict[str, tuple[str, ...]] = {
     "node": ("name",),
     "peer": ("name", "address", "key_file"),
-    "election": ("listen", "heartbeat_interval", "dead_after", "startup_grace", "preferred", "handover_after", "witness"),
+    "election": ("listen", "heartbeat_interval", "dead_after", "startup_grace", "preferred", "handover_after", "witness",
+                 "fence", "fence_timeout"),
     "components": ("listen",),
     "component": (
         "id", "name", "order", "required", "set_role_timeout",
@@ -583,6 +588,8 @@ def _build(doc: dict[str, Any], path: str) -> AgentConfig:
             "name one of the two (the same in both files), or remove the key",
         )
     witness = _witnesses(election)
+    fence = election.command("fence")
+    fence_timeout = election.seconds("fence_timeout", 10.0, zero_ok=False, meaning="seconds the fence command may take")
     if peer_address == listen:
         _fail("peer.address", f"{peer_address} is this node's own election.listen; give the peer agent's address")
 
@@ -650,6 +657,8 @@ def _build(doc: dict[str, Any], path: str) -> AgentConfig:
         notify=notify,
         limits=limits,
         peer_key=peer_key,
+        fence=fence,
+        fence_timeout=fence_timeout,
     )
 
 

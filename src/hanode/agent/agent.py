@@ -31,6 +31,7 @@ import tempfile
 import itertools
 import logging
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -51,6 +52,7 @@ from hanode.core import (
     ClientMessage,
     CloseClient,
     CommandsFenced,
+    FenceFinished,
     CloseComponent,
     ClosePeer,
     CommandFinished,
@@ -64,6 +66,7 @@ from hanode.core import (
     PeerMessage,
     PeerRefused,
     RunCommand,
+    RunFence,
     SendClient,
     SendComponent,
     SendPeer,
@@ -204,6 +207,9 @@ class Agent:
         elif t is RunCommand:
             assert self._nursery is not None
             self._nursery.start_soon(self._run_command, action.component_id, action.command)
+        elif t is RunFence:
+            assert self._nursery is not None
+            self._nursery.start_soon(self._run_fence)
         elif t is StatusChanged:
             for hook in self.status_hooks:
                 hook(action.old, action.new)
@@ -578,6 +584,18 @@ class Agent:
             log.log(level, "component %s (%s) %s: %s", component_id, component.name, command, detail)
         if not self.stopped.is_set():
             self.handle(CommandFinished(component_id, command, ok))
+
+
+    async def _run_fence(self) -> None:
+        """The fence command, with the peer's name and address in its environment."""
+        config = self.config
+        line = (f"export HANODE_NODE={shlex.quote(config.name)} HANODE_PEER={shlex.quote(config.peer_name)} "
+                f"HANODE_PEER_ADDRESS={shlex.quote(str(config.peer_address))}; {config.fence}")
+        log.warning("fencing %s: %s", config.peer_name, config.fence)
+        ok, detail = await run_shell(line, config.fence_timeout)
+        log.log(logging.INFO if ok else logging.ERROR, "fence command: %s", detail.replace(line, config.fence))
+        if not self.stopped.is_set():
+            self.handle(FenceFinished(ok))
 
 
 def _wait_for_lock(path: str, timeout: float) -> bool:

@@ -61,6 +61,13 @@ isolation demote as always. An unassigned node can still be elected over a
 live link (a pair must have an active node). When maintenance ends, what
 happened meanwhile is acted on (a standby whose peer is gone takes over).
 
+Fencing (optional, as Pacemaker's STONITH). With a fence command configured,
+a node that is about to take the role without its peer's agreement (its
+peer lost, or no peer after ``startup_grace``) first runs it, and promotes
+only when it succeeds; a failed fence is retried every ``dead_after``
+intervals while the peer stays lost. A peer that comes back meanwhile
+cancels the take-over.
+
 Freeze: a gap of more than ``dead_after - 1`` intervals between two of our own
 calls means our peer may have declared us lost: close the link, demote at once
 if active, rejoin ``unassigned`` and nominate the node that was active when we
@@ -83,7 +90,7 @@ from hanode.codec import (
     Veto,
 )
 
-from .events import Action, ClosePeer, Log, SendPeer, Stopped
+from .events import Action, ClosePeer, Log, RunFence, SendPeer, Stopped
 from .ids import Counter, bill
 from .settings import NodeSpec
 from .table import Transition, TransitionTable
@@ -119,6 +126,8 @@ ELECTION_TABLE = TransitionTable(
         Transition("standby", "assigned active", "promoting", "hand-over refused: promote again"),
         Transition("standby", "hand-over unanswered", "promoting", "link lost or error: promote again"),
         Transition("standby", "peer lost", "promoting", "failover"),
+        Transition("standby", "peer lost, fence first", "standby", "RunFence; promote when it succeeds"),
+        Transition("unassigned", "no peer after startup_grace, fence first", "unassigned", "RunFence; promote when it succeeds"),
         Transition("standby", "peer lost, in maintenance", "standby", "no take-over until maintenance ends"),
         Transition("standby", "peer and witness lost", "unassigned", "isolated"),
         *_rows(("promoting", "active"), "nomination of self", None, "assigment (rule 2)"),
@@ -165,6 +174,10 @@ class Election:
         self.stopping = False
         self.maintenance = False              # change no role by ourselves (see the module doc)
         self.handover_refusals = 0            # hand-overs the peer refused since we were last healthy
+        self.fence = spec.fence               # a fence command runs before any take-over
+        self.fencing = False                  # the fence command is running
+        self.fenced = False                   # it succeeded since the peer was lost
+        self.fence_retry_at: float | None = None
         # The peer link.
         self.link: int | None = None          # the open connection
         self.link_up = False                  # a first PDU has arrived on it
@@ -211,6 +224,8 @@ class Election:
         handover = self._handover_time()
         if handover is not None and handover > self.last_now:
             d = min(d, handover)
+        if self.fence_retry_at is not None and self.fence_retry_at > self.last_now:
+            d = min(d, self.fence_retry_at)
         return d
 
     # -- the freeze check, first thing on every call ----------------------------------------
@@ -278,6 +293,8 @@ class Election:
         if not self.link_up:
             self.link_up = True
             self.peer_alive = True
+            self.fenced = False  # a later loss needs a fence of its own
+            self.fence_retry_at = None
             actions.append(Log("info", "peer", f"peer link up with {self.peer}"))
             actions += self._opening(now)
         if type(msg) is HealthMonitorMessage:
@@ -412,6 +429,8 @@ class Election:
             # A frozen process's kernel still accepts connections: one on which
             # nothing arrives is closed, so that the agent dials again.
             actions += self._drop_link("no PDU arrived on the new connection")
+        if self.fence_retry_at is not None and now >= self.fence_retry_at - 1e-9 and self.state == "standby":
+            actions += self._retake(now)
         actions += self._maybe_self_promote(now)
         handover = self._handover_time()
         if handover is not None and now >= handover - 1e-9:
@@ -599,7 +618,7 @@ class Election:
             if self.maintenance:
                 return actions + [Log("warning", "election", "in maintenance: not taking over")] + self._go("peer lost, in maintenance", now)
             if self.witness_ok is True:
-                return actions + self._go("peer lost", now)
+                return actions + self._take_over("peer lost", now)
             return actions + self._go("peer and witness lost", now)
         if state in ("active", "promoting"):
             if self.witness_ok is not False:  # demote only on a witness known unreachable
@@ -619,8 +638,38 @@ class Election:
             and not self.maintenance
             and now >= self.started + self.timers.startup_grace - 1e-9
         ):
-            return [Log("info", "election", f"no peer after startup_grace ({self.timers.startup_grace:g} s): promoting")] + self._go("no peer after startup_grace", now)
+            return self._take_over("no peer after startup_grace", now)
         return []
+
+    def _take_over(self, stimulus: str, now: float) -> list[Action]:
+        """Promote without the peer's word: after the fence command, if there is one."""
+        if self.fence and not self.fenced:
+            self._check(f"{stimulus}, fence first")
+            if self.fencing or (self.fence_retry_at is not None and now < self.fence_retry_at - 1e-9):
+                return []
+            self.fencing = True
+            self.fence_retry_at = None
+            return [Log("warning", "election", f"{stimulus}: fencing {self.peer} before taking the role"), RunFence()]
+        if self.state == "unassigned":
+            return [Log("info", "election", f"no peer after startup_grace ({self.timers.startup_grace:g} s): promoting")] + self._go(stimulus, now)
+        return self._go(stimulus, now)
+
+    def fence_finished(self, ok: bool, now: float) -> list[Action]:
+        """The fence command ended: take the role if it succeeded and the peer is still lost."""
+        self.fencing = False
+        if not ok:
+            self.fence_retry_at = now + self.timers.dead_time
+            return [Log("error", "election", f"the fence command failed: not taking the role; trying again in {self.timers.dead_time:g} s")]
+        actions: list[Action] = [Log("info", "election", f"fenced {self.peer}")]
+        if self.peer_alive:
+            return actions + [Log("info", "election", f"{self.peer} is back: not taking the role")]
+        self.fenced = True
+        return actions + self._retake(now)
+
+    def _retake(self, now: float) -> list[Action]:
+        if self.state == "standby" and not self.peer_alive:
+            return self._without_peer(now)
+        return self._maybe_self_promote(now)
 
     def _demoted(self, now: float) -> list[Action]:
         then, self.then = self.then, None

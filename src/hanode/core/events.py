@@ -17,7 +17,7 @@ __all__ = [
     "Event", "Tick", "PeerConnected", "PeerMessage", "PeerDisconnected", "PeerRefused",
     "ComponentConnected", "ComponentMessage", "ComponentDisconnected", "CommandFinished",
     "ClientConnected", "ClientMessage", "ClientDisconnected", "WitnessChanged", "Shutdown", "CommandsFenced",
-    "Switchover", "SetMaintenance",
+    "Switchover", "SetMaintenance", "FenceFinished", "RunFence",
     "Action", "SendPeer", "ClosePeer", "SendComponent", "CloseComponent", "RunCommand",
     "SendClient", "CloseClient", "StatusChanged", "Log", "Stopped",
 ]
@@ -131,10 +131,23 @@ class SetMaintenance(Event):
     on: bool
 
 
+@dataclass(frozen=True, slots=True)
+class FenceFinished(Event):
+    """The fence command has ended (``ok``: exit status 0 within its timeout)."""
+
+    ok: bool
+
+
 class Action:
     """Something the agent must do for the node."""
 
     __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RunFence(Action):
+    """Run the fence command (STONITH): the peer must be made harmless
+    before this node takes the role without the peer's agreement."""
 
 
 @dataclass(frozen=True, slots=True)

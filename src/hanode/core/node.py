@@ -26,6 +26,7 @@ from .events import (
     ComponentDisconnected,
     ComponentMessage,
     Event,
+    FenceFinished,
     Log,
     PeerConnected,
     PeerDisconnected,
@@ -73,6 +74,7 @@ class Node:
             CommandsFenced: self._commands_fenced,
             Switchover: lambda e, now: self.election.switchover(now),
             SetMaintenance: lambda e, now: self.election.set_maintenance(e.on, now),
+            FenceFinished: lambda e, now: self.election.fence_finished(e.ok, now),
         }
         self._settle_actions: list[Action] = []
 

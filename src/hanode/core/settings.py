@@ -58,6 +58,8 @@ class NodeSpec:
     components: tuple[ComponentSpec, ...] = ()
     preferred: str | None = None
     """The node a fresh pair makes active; by default the name that sorts first."""
+    fence: bool = False
+    """A fence command is configured: run it before taking the role without the peer's word."""
     witness: bool = False
     """Whether witnesses are configured (the agent probes them and reports reachability)."""
 
