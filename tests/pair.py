@@ -57,6 +57,7 @@ from hanode.core import (
     PeerDisconnected,
     PeerMessage,
     PeerRefused,
+    ProbeWitness,
     RunCommand,
     RunFence,
     SendClient,
@@ -333,6 +334,8 @@ class World:
                 if ok:
                     self.at(self.now + b.answer_delay, f"component:{name}/{comp.spec.id}", ("command-role", role))
                 self.at(self.now + b.answer_delay, f"node:{name}", CommandFinished(comp.spec.id, action.command, ok))
+        elif t is ProbeWitness:
+            self.at(self.now + self.latency, f"node:{name}", WitnessChanged(self.witness_reachable[name]))
         elif t is RunFence:
             self.fence_runs.append((self.now, name))
             self.at(self.now + self.fence_delay, f"node:{name}", FenceFinished(self.fence_answer[name]))

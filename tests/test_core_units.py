@@ -64,6 +64,7 @@ from hanode.core import (
     Tick,
     Timers,
     WitnessChanged,
+    ProbeWitness,
 )
 from hanode.core.election import ELECTION_TABLE, Election
 from hanode.core.monitor import HEALTH_TABLE, Availability, Monitor
@@ -923,6 +924,34 @@ class TestElectionPeerLoss:
         e = standby(witness=True)
         e.peer_refused(0.1)
         assert e.state == "unassigned" and not e.isolated
+
+    def test_take_over_waits_for_a_witness_verdict_newer_than_the_loss(self):
+        e = standby(witness=True)
+        e.set_witness(True, 0.0)  # reachable, before the cut
+        actions = e.peer_refused(0.5)
+        assert e.state == "standby" and ProbeWitness() in actions and e.awaiting_witness
+        assert e.tick(0.6) == []  # no second probe asked while one is awaited
+        # Cut off from the witness too: the fresh verdict isolates it instead.
+        actions = e.set_witness(False, 0.7)
+        assert texts(actions)[-1] == "standby -> unassigned (peer and witness lost)"
+        assert not e.awaiting_witness
+        # Reachable now: the same wait, then the take-over.
+        e = standby(witness=True)
+        e.set_witness(True, 0.0)
+        e.peer_refused(0.5)
+        assert texts(e.set_witness(True, 0.51))[-1] == "standby -> promoting (peer lost)"
+
+    def test_unassigned_node_asks_the_witness_once_per_loss(self):
+        e = Election(espec(witness=True), 0.0)
+        e.set_health(True, 0.0)
+        e.set_witness(True, 0.0)
+        link_up(e, 0.1)
+        e.peer_refused(0.2)  # lost before any election: wait for startup_grace
+        assert e.state == "unassigned"
+        actions = e.tick(2.0)
+        assert ProbeWitness() in actions and e.awaiting_witness
+        assert ProbeWitness() not in e.tick(2.1)
+        assert texts(e.set_witness(True, 2.15))[-1] == "unassigned -> promoting (no peer after startup_grace)"
 
     def test_active_keeps_the_role_with_a_witness(self):
         e = active()

@@ -65,6 +65,7 @@ from hanode.core import (
     PeerDisconnected,
     PeerMessage,
     PeerRefused,
+    ProbeWitness,
     RunCommand,
     RunFence,
     SendClient,
@@ -133,6 +134,7 @@ class Agent:
         self._peer_changed = trio.Event()  # set (and renewed) whenever self.peer changes
         self._commands = {c.id: c for c in config.components}
         self._stop_requested = False
+        self._probe_now = trio.Event()  # the node wants a fresh witness verdict
         self._mux: ReadMux | None = None  # reads every socket connection, in one task
         self._batch_now: float | None = None  # set while the mux hands us a batch
         self.observer = Observer(self)
@@ -207,6 +209,8 @@ class Agent:
         elif t is RunCommand:
             assert self._nursery is not None
             self._nursery.start_soon(self._run_command, action.component_id, action.command)
+        elif t is ProbeWitness:
+            self._probe_now.set()
         elif t is RunFence:
             assert self._nursery is not None
             self._nursery.start_soon(self._run_fence)
@@ -551,14 +555,15 @@ class Agent:
 
     # -- witness ----------------------------------------------------------------------------------
     async def _witness_prober(self) -> None:
+        """Probe every period, or at once when the node asks (a take-over needs a
+        verdict newer than the loss of the peer); every result goes to the node."""
         period = max(self.spec.timers.heartbeat_interval * self.spec.timers.dead_after, 0.5)
-        last: bool | None = None
         while True:
+            self._probe_now = trio.Event()
             reachable = await self._probe_witnesses(period)
-            if reachable != last:
-                last = reachable
-                self.handle(WitnessChanged(reachable))
-            await trio.sleep(period)
+            self.handle(WitnessChanged(reachable))
+            with trio.move_on_after(period):
+                await self._probe_now.wait()
 
     async def _probe_witnesses(self, timeout: float) -> bool:
         for endpoint in self.config.witness:

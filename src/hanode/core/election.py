@@ -68,6 +68,10 @@ only when it succeeds; a failed fence is retried every ``dead_after``
 intervals while the peer stays lost. A peer that comes back meanwhile
 cancels the take-over.
 
+Witness freshness: a take-over acts only on a witness verdict newer than the
+loss of the peer (``ProbeWitness`` asks for one): a node cut off from both
+its peer and the witness must not promote on the verdict of before the cut.
+
 Freeze: a gap of more than ``dead_after - 1`` intervals between two of our own
 calls means our peer may have declared us lost: close the link, demote at once
 if active, rejoin ``unassigned`` and nominate the node that was active when we
@@ -90,7 +94,7 @@ from hanode.codec import (
     Veto,
 )
 
-from .events import Action, ClosePeer, Log, RunFence, SendPeer, Stopped
+from .events import Action, ClosePeer, Log, ProbeWitness, RunFence, SendPeer, Stopped
 from .ids import Counter, bill
 from .settings import NodeSpec
 from .table import Transition, TransitionTable
@@ -127,6 +131,8 @@ ELECTION_TABLE = TransitionTable(
         Transition("standby", "hand-over unanswered", "promoting", "link lost or error: promote again"),
         Transition("standby", "peer lost", "promoting", "failover"),
         Transition("standby", "peer lost, fence first", "standby", "RunFence; promote when it succeeds"),
+        Transition("standby", "peer lost, witness first", "standby", "ProbeWitness; act on the fresh verdict"),
+        Transition("unassigned", "no peer after startup_grace, witness first", "unassigned", "ProbeWitness; act on the fresh verdict"),
         Transition("unassigned", "no peer after startup_grace, fence first", "unassigned", "RunFence; promote when it succeeds"),
         Transition("standby", "peer lost, in maintenance", "standby", "no take-over until maintenance ends"),
         Transition("standby", "peer and witness lost", "unassigned", "isolated"),
@@ -174,6 +180,9 @@ class Election:
         self.stopping = False
         self.maintenance = False              # change no role by ourselves (see the module doc)
         self.handover_refusals = 0            # hand-overs the peer refused since we were last healthy
+        self.witness_at: float | None = None  # when the last witness verdict came
+        self.lost_at = now                    # when the peer was last lost (or we started)
+        self.awaiting_witness = False         # a take-over waits for a fresh verdict
         self.fence = spec.fence               # a fence command runs before any take-over
         self.fencing = False                  # the fence command is running
         self.fenced = False                   # it succeeded since the peer was lost
@@ -295,6 +304,7 @@ class Election:
             self.peer_alive = True
             self.fenced = False  # a later loss needs a fence of its own
             self.fence_retry_at = None
+            self.awaiting_witness = False
             actions.append(Log("info", "peer", f"peer link up with {self.peer}"))
             actions += self._opening(now)
         if type(msg) is HealthMonitorMessage:
@@ -338,6 +348,15 @@ class Election:
         return actions
 
     def set_witness(self, reachable: bool, now: float) -> list[Action]:
+        self.witness_at = now
+        if self.awaiting_witness:
+            # The fresh verdict a take-over was waiting for.
+            self.awaiting_witness = False
+            changed = self._witness_verdict(reachable, now)
+            return changed + self._retake(now)
+        return self._witness_verdict(reachable, now)
+
+    def _witness_verdict(self, reachable: bool, now: float) -> list[Action]:
         if reachable == self.witness_ok:
             return []
         if reachable and self.witness_ok is False and self.state == "unassigned":
@@ -600,6 +619,7 @@ class Election:
         return [ClosePeer(link, reason)]
 
     def _peer_lost(self, now: float, why: str) -> list[Action]:
+        self.lost_at = now
         self.peer_alive = False
         self.peer_health = None
         actions: list[Action] = [Log("warning", "peer", f"peer {self.peer} lost: {why}")]
@@ -642,7 +662,15 @@ class Election:
         return []
 
     def _take_over(self, stimulus: str, now: float) -> list[Action]:
-        """Promote without the peer's word: after the fence command, if there is one."""
+        """Promote without the peer's word: on a witness verdict newer than the
+        loss (a node cut off from both would otherwise act on a stale one),
+        after the fence command, if there is one."""
+        if self.spec.witness and (self.witness_at is None or self.witness_at < self.lost_at):
+            if self.awaiting_witness:
+                return []
+            self.awaiting_witness = True
+            self._check(f"{stimulus}, witness first")
+            return [Log("info", "election", f"{stimulus}: asking the witness before taking the role"), ProbeWitness()]
         if self.fence and not self.fenced:
             self._check(f"{stimulus}, fence first")
             if self.fencing or (self.fence_retry_at is not None and now < self.fence_retry_at - 1e-9):

@@ -17,7 +17,7 @@ __all__ = [
     "Event", "Tick", "PeerConnected", "PeerMessage", "PeerDisconnected", "PeerRefused",
     "ComponentConnected", "ComponentMessage", "ComponentDisconnected", "CommandFinished",
     "ClientConnected", "ClientMessage", "ClientDisconnected", "WitnessChanged", "Shutdown", "CommandsFenced",
-    "Switchover", "SetMaintenance", "FenceFinished", "RunFence",
+    "Switchover", "SetMaintenance", "FenceFinished", "RunFence", "ProbeWitness",
     "Action", "SendPeer", "ClosePeer", "SendComponent", "CloseComponent", "RunCommand",
     "SendClient", "CloseClient", "StatusChanged", "Log", "Stopped",
 ]
@@ -101,7 +101,9 @@ class ClientDisconnected(Event):
 
 @dataclass(frozen=True, slots=True)
 class WitnessChanged(Event):
-    """Whether at least one witness accepts a TCP connection."""
+    """The result of a witness probe: whether at least one witness accepts a
+    TCP connection. Sent after every probe, changed or not: its time is how
+    fresh the verdict is."""
 
     reachable: bool
 
@@ -142,6 +144,12 @@ class Action:
     """Something the agent must do for the node."""
 
     __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeWitness(Action):
+    """Probe the witnesses now and report with ``WitnessChanged``: a take-over
+    needs a verdict newer than the loss of the peer."""
 
 
 @dataclass(frozen=True, slots=True)
