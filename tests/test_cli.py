@@ -57,3 +57,30 @@ def test_a_file_at_the_component_socket_path_is_never_removed(tmp_path, capsys):
     err = capsys.readouterr().err
     assert any(" ERROR " in line and "is not a socket" in line for line in err.splitlines())
     assert "Traceback" not in err
+
+
+def test_a_file_limit_too_low_for_the_limits_is_named_at_startup():
+    # A real process with a low hard limit: the agent cannot raise it, and says what to change.
+    import subprocess
+    import sys
+
+    from hanode.localpair import child_env
+
+    script = (
+        "import logging, resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))\n"
+        "logging.basicConfig(level=logging.INFO, stream=sys.stdout, format='%(message)s')\n"
+        "from hanode.cli import _raise_file_limit\n"
+        "from hanode.config import load\n"
+        "_raise_file_limit(load(sys.argv[1]))\n"
+        "print('soft', resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"
+    )
+    example = str(Path(__file__).resolve().parent.parent / "examples" / "alpha.toml")
+    out = subprocess.run([sys.executable, "-c", script, example], capture_output=True, text=True, env=child_env(), timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "only 256 open files are allowed (RLIMIT_NOFILE) but [limits] allow 1408 connections" in out.stdout
+    assert "LimitNOFILE=" in out.stdout and "limits.max_component_connections" in out.stdout
+    # With room to raise it, the soft limit goes up to the hard one, quietly.
+    script2 = script.replace("(256, 256)", "(256, 4096)")
+    out = subprocess.run([sys.executable, "-c", script2, example], capture_output=True, text=True, env=child_env(), timeout=60)
+    assert out.stdout.strip().splitlines()[-1] == "soft 4096" and "open files" not in out.stdout

@@ -114,6 +114,7 @@ def _run(args) -> int:
         print(f"hanode: logging to {log_file}", file=sys.stderr)
     setup_logging(config.name, level=args.log_level, fmt=args.log_format,
                   stream=open(log_file, "a", buffering=1) if log_file else None)
+    _raise_file_limit(config)
     try:
         trio.run(_serve, config, args.shutdown_timeout, dashboard)
     except Exception as e:
@@ -126,6 +127,33 @@ def _run(args) -> int:
             log.exception("the agent failed")
         return 1
     return 0
+
+
+HTTP_CONNECTIONS = 64   # hanode.web's default max_connections
+SPARE_FILES = 64        # listeners, the guard's pipes, commands, log files
+
+
+def _raise_file_limit(config) -> None:
+    """Raise the soft limit on open files to the hard one, and say so when
+    even that cannot hold every connection the [limits] allow (accept would
+    fail with EMFILE before the agent's own limits apply)."""
+    import resource
+
+    limits = config.limits
+    needed = limits.max_component_connections + limits.max_status_clients + HTTP_CONNECTIONS + SPARE_FILES
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        log.warning(
+            "only %d open files are allowed (RLIMIT_NOFILE) but [limits] allow %d connections: raise the limit "
+            "(LimitNOFILE= under systemd, ulimit -n) or lower limits.max_component_connections / limits.max_status_clients",
+            soft, needed,
+        )
 
 
 def _leaves(error: BaseException):
