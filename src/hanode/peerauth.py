@@ -32,9 +32,9 @@ import secrets
 import stat
 import struct
 
-from hanode.errors import DecodeError, FrameError
+from hanode.errors import FrameError
 from hanode.framing import DEFAULT_MAX_PAYLOAD, HEADER_SIZE, FrameDecoder, encode_frame
-from hanode.wire import _DECODE, _ENCODE, PEER_TYPES
+from hanode.wire import _ENCODE, PEER_TYPES, decode_payload
 
 __all__ = ["AuthError", "PeerAuth", "HELLO_TYPE", "KEY_SIZE", "load_key", "write_key"]
 
@@ -133,10 +133,7 @@ class PeerAuth:
             if number != self._in_seq + 1:
                 raise AuthError(f"peer link: frame {self.count} has sequence {number}, expected {self._in_seq + 1} (replayed or dropped)")
             self._in_seq = number
-            try:
-                out.append(_DECODE[pdu_type](payload))
-            except DecodeError as e:
-                raise DecodeError(f"frame {self.count} ({pdu_type.name.lower()}): {e}") from None
+            out.append(decode_payload(pdu_type, payload, self.count))
         return out
 
     @property

@@ -66,6 +66,14 @@ def frame_message(msg) -> bytes:
     return encode_frame(pdu_type, encode(msg))
 
 
+def decode_payload(pdu_type: int, payload: bytes, number: int):
+    """The PDU in one frame's payload; a DecodeError names the frame's number and type."""
+    try:
+        return _DECODE[pdu_type](payload)
+    except DecodeError as e:
+        raise DecodeError(f"frame {number} ({PduType(pdu_type).name.lower()}): {e}") from None
+
+
 class MessageReader:
     """Received bytes in, decoded messages out, for one connection."""
 
@@ -81,10 +89,7 @@ class MessageReader:
         out = []
         for pdu_type, payload in self._frames.feed_frames(data):
             self.count += 1
-            try:
-                out.append(_DECODE[pdu_type](payload))
-            except DecodeError as e:
-                raise DecodeError(f"frame {self.count} ({PduType(pdu_type).name.lower()}): {e}") from None
+            out.append(decode_payload(pdu_type, payload, self.count))
         return out
 
     @property
