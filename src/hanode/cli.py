@@ -129,7 +129,6 @@ def _run(args) -> int:
     return 0
 
 
-HTTP_CONNECTIONS = 64   # hanode.web's default max_connections
 SPARE_FILES = 64        # listeners, the guard's pipes, commands, log files
 
 
@@ -140,7 +139,7 @@ def _raise_file_limit(config) -> None:
     import resource
 
     limits = config.limits
-    needed = limits.max_component_connections + limits.max_status_clients + HTTP_CONNECTIONS + SPARE_FILES
+    needed = limits.max_component_connections + limits.max_status_clients + config.http_max_connections + SPARE_FILES
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
         try:

@@ -217,6 +217,8 @@ class AgentConfig:
     fence: str | None = None
     """``[election] fence``: the command run before taking the role without the peer's word."""
     fence_timeout: float = 10.0
+    http_max_connections: int = 64
+    http_idle_timeout: float = 10.0
 
     def node_spec(self) -> NodeSpec:
         return NodeSpec(
@@ -416,7 +418,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     ),
     "status": ("listen",),
     "control": ("path",),
-    "http": ("listen",),
+    "http": ("listen", "max_connections", "idle_timeout"),
     "hooks": ("notify",),
     "limits": ("max_frame", "max_status_clients", "max_component_connections", "client_queue", "handshake_timeout"),
 }
@@ -610,6 +612,11 @@ def _build(doc: dict[str, Any], path: str) -> AgentConfig:
     status_listen = _optional_endpoint(doc, "status", "listen", 'listen = "host:port" (for example 0.0.0.0:7401)')
     control_path = _control_path(doc)
     http_listen = _optional_endpoint(doc, "http", "listen", 'listen = "host:port" (for example 127.0.0.1:7402)')
+    http_section = _section(doc, "http")
+    http_max = 64 if http_section is None else http_section.integer(
+        "max_connections", 64, low=1, meaning="HTTP connections open at once; more are closed at once")
+    http_idle = 10.0 if http_section is None else http_section.seconds(
+        "idle_timeout", 10.0, zero_ok=False, meaning="seconds an HTTP connection may take to send a request")
     notify: str | None = None
     hooks = _section(doc, "hooks")
     if hooks is not None:
@@ -659,6 +666,8 @@ def _build(doc: dict[str, Any], path: str) -> AgentConfig:
         peer_key=peer_key,
         fence=fence,
         fence_timeout=fence_timeout,
+        http_max_connections=http_max,
+        http_idle_timeout=http_idle,
     )
 
 

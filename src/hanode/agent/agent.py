@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import json
 import tempfile
 import itertools
@@ -252,7 +253,10 @@ class Agent:
                 if self.config.status_listen is not None:
                     await nursery.start(self._serve, self.config.status_listen, self.accept_client, "status")
                 if self.config.http_listen is not None:
-                    await nursery.start(serve_http, self.config.http_listen, self.snapshot)
+                    await nursery.start(functools.partial(
+                        serve_http, self.config.http_listen, self.snapshot,
+                        idle_timeout=self.config.http_idle_timeout, max_connections=self.config.http_max_connections,
+                    ))
                     log.info("serving /status, /active and /metrics on http://%s", self.config.http_listen)
                 if self.config.control_path is not None:
                     await nursery.start(serve_control, self.config.control_path, self)
