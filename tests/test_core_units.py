@@ -1562,6 +1562,22 @@ class TestRoleManager:
         r.reassign("3", 0.5)  # one outstanding request at most
         assert r.notices == [AssignRole("3", Role.active, "3")]
 
+    def test_fenced_while_a_command_runs_is_given_the_role_again_after_it(self):
+        # The guard fenced (on_standby) while on_active was still running: that
+        # on_active's success says nothing of the role now; it is run again.
+        r = RoleManager(rspec(VIP))
+        r.set_target(Role.active, 0.0)
+        assert r.notices == [AssignRole("3", Role.active, "1")]
+        r.notices.clear()
+        r.reassign("3", 0.1)  # in flight: nothing new yet
+        assert r.notices == []
+        r.command_finished("3", "on_active", True, 0.2)
+        assert r.notices == [AssignRole("3", Role.active, "2")] and r.state("3") == "assigning"
+        assert not r.settled
+        r.notices.clear()
+        r.command_finished("3", "on_active", True, 0.3)
+        assert r.notices == [] and r.state("3") == "active" and r.settled
+
     def test_optional_component_failure_is_not_required(self):
         r = RoleManager(rspec(OPT))
         r.availability("4", True, True, 0.0)

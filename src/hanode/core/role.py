@@ -85,7 +85,7 @@ class AssignRole:
 
 
 class _Component:
-    __slots__ = ("spec", "state", "available", "reachable", "confirmed", "outstanding", "deadline", "retry_at", "backoff", "failed_role", "failing")
+    __slots__ = ("spec", "state", "available", "reachable", "confirmed", "outstanding", "deadline", "retry_at", "backoff", "failed_role", "failing", "stale")
 
     def __init__(self, spec: ComponentSpec):
         self.spec = spec
@@ -99,6 +99,7 @@ class _Component:
         self.backoff = BACKOFF_FIRST
         self.failed_role: Role | None = None  # the role it failed to take
         self.failing = False  # failed, and no success since: counts as failed while retried
+        self.stale = False  # fenced while a request was out: its answer says nothing of the role now
 
 
 class RoleManager:
@@ -202,6 +203,10 @@ class RoleManager:
         c = self.components[component_id]
         c.confirmed = None
         c.retry_at = None
+        if c.outstanding is not None:
+            # The guard undid a command that is still running, or will undo what
+            # it is about to do: its answer cannot be trusted; ask again after it.
+            c.stale = True
         self._advance(now, (c,))
         return []
 
@@ -240,8 +245,11 @@ class RoleManager:
         c.outstanding = None
         c.deadline = None
         actions: list[Action] = []
+        stale, c.stale = c.stale, False
         if ok:
-            c.confirmed = role
+            # Fenced while this request ran: the role it reports may be gone
+            # already; left unconfirmed, it is given again just below.
+            c.confirmed = None if stale else role
             c.backoff = BACKOFF_FIRST
             c.failed_role = None
             # Its health failed while the request was out: it holds the role
