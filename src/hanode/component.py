@@ -20,7 +20,8 @@ heartbeats go on meanwhile.
 
 Self-fencing (SPEC section 4): when the connection to the agent closes, or
 nothing has come from it for ``dead_after - 1`` intervals (a killed or frozen
-agent; the agent heartbeats its components every interval), the component
+agent; the agent heartbeats its components every interval; a silence that
+long is caught also when it ends before the component looked), the component
 drops to standby by itself, before the peer agent can take over, and then
 reconnects, so that the agent never counts a fenced component as active. The
 interval and ``dead_after`` must match the agent's (the defaults do).
@@ -53,6 +54,24 @@ from .config import Endpoint, parse_endpoint
 
 log = logging.getLogger("hanode.component")
 
+
+
+class _AgentSilence:
+    """When the agent last spoke, and the longest gap between two of its PDUs
+    that reached the fencing threshold: a stall that ended between two looks
+    of the watcher must fence too (its peer may be promoting by now)."""
+
+    def __init__(self, now: float):
+        self.last = now
+        self.longest_gap = 0.0
+        self.stalled = trio.Event()
+
+    def heard(self, now: float, fence_after: float) -> None:
+        gap = now - self.last
+        self.last = now
+        if gap >= fence_after:
+            self.longest_gap = max(self.longest_gap, gap)
+            self.stalled.set()
 
 
 class Component:
@@ -100,10 +119,10 @@ class Component:
 
     async def _serve(self, stream) -> None:
         send, receive = trio.open_memory_channel[RoleMessage](16)
-        last_from_agent = [trio.current_time()]
+        agent = _AgentSilence(trio.current_time())
 
         def on_message(conn: Connection, msg) -> None:
-            last_from_agent[0] = trio.current_time()
+            agent.heard(trio.current_time(), self.fence_after)
             if type(msg) is RoleMessage and type(msg.message) is SetRole:
                 try:
                     send.send_nowait(msg)
@@ -121,7 +140,7 @@ class Component:
         self.connected.set()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._beat, conn)
-            nursery.start_soon(self._watch_agent, conn, last_from_agent)
+            nursery.start_soon(self._watch_agent, conn, agent)
             nursery.start_soon(self._take_roles, conn, receive)
             await conn.run()
             nursery.cancel_scope.cancel()
@@ -133,11 +152,13 @@ class Component:
             await trio.sleep_until(next_beat)
             conn.send(self._heartbeat())
 
-    async def _watch_agent(self, conn: Connection, last_from_agent: list[float]) -> None:
-        """Fence when the agent falls silent (frozen, or its host is gone)."""
+    async def _watch_agent(self, conn: Connection, agent: "_AgentSilence") -> None:
+        """Fence when the agent falls silent (frozen, or its host is gone), or
+        comes back from a silence that long between two of our looks."""
         while not conn.closed:
-            await trio.sleep(self.interval / 2)
-            silent = trio.current_time() - last_from_agent[0]
+            with trio.move_on_after(self.interval / 2):
+                await agent.stalled.wait()
+            silent = max(trio.current_time() - agent.last, agent.longest_gap)
             if silent >= self.fence_after:
                 # Drop the role, then the connection: the agent learns of the
                 # loss and gives us its role again when we reconnect, instead
