@@ -684,7 +684,7 @@ def _peer_key(peer: _Section, path: str) -> bytes | None:
     try:
         return load_key(full)
     except ValueError as e:
-        _fail("peer.key_file", str(e).removeprefix("peer.key_file: "))
+        _fail("peer.key_file", str(e))
 
 
 def _witnesses(election: _Section) -> tuple[Endpoint, ...]:

@@ -150,20 +150,21 @@ def write_key(path: str) -> None:
         f.write(secrets.token_hex(KEY_SIZE) + "\n")
 
 
-def load_key(path: str, key: str = "peer.key_file") -> bytes:
-    """The cluster key in ``path``; ValueError naming ``key``, the file and the fix."""
+def load_key(path: str) -> bytes:
+    """The cluster key in ``path``; ValueError naming the file and the fix
+    (the caller names the setting that pointed at it)."""
     try:
         st = os.stat(path)
         with open(path) as f:
             text = f.read().strip()
     except OSError as e:
-        raise ValueError(f"{key}: cannot read {path}: {e.strerror}; create one with `hanode keygen --out {path}`") from None
+        raise ValueError(f"cannot read {path}: {e.strerror}; create one with `hanode keygen --out {path}`") from None
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ValueError(f"{key}: {path} is readable by others (mode {stat.S_IMODE(st.st_mode):04o}); chmod 600 it")
+        raise ValueError(f"{path} is readable by others (mode {stat.S_IMODE(st.st_mode):04o}); chmod 600 it")
     try:
         raw = bytes.fromhex(text)
     except ValueError:
         raw = b""
     if len(raw) != KEY_SIZE:
-        raise ValueError(f"{key}: {path} does not hold a key ({KEY_SIZE * 2} hex digits); make one with `hanode keygen --out FILE`")
+        raise ValueError(f"{path} does not hold a key ({KEY_SIZE * 2} hex digits); make one with `hanode keygen --out FILE`")
     return raw
