@@ -1,4 +1,4 @@
-"""Build the Cython UPER codec.
+"""Build the Cython UPER codec and the agent's socket hot path.
 
 ``pip install -e .`` compiles ``src/hanode/_codec.pyx`` (generated from
 ``asn1/`` by ``python -m hanode.codegen``; the ``.pyx`` is committed, the
@@ -18,7 +18,13 @@ extensions = [
         "hanode._codec",
         ["src/hanode/_codec.pyx"],
         define_macros=[("CYTHON_TRACE_NOGIL", "1")] if linetrace else [],
-    )
+    ),
+    # hand-written: read, frame and decode every ready socket; write every heartbeat
+    Extension(
+        "hanode.agent._fastio",
+        ["src/hanode/agent/_fastio.pyx"],
+        define_macros=[("CYTHON_TRACE_NOGIL", "1")] if linetrace else [],
+    ),
 ]
 
 setup(

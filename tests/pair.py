@@ -62,6 +62,7 @@ from hanode.core import (
     RunFence,
     SendClient,
     SendComponent,
+    SendHeartbeats,
     SendPeer,
     Shutdown,
     StatusChanged,
@@ -301,6 +302,11 @@ class World:
             self.at(when, f"node:{agent.spec.name}", Tick())
 
     # -- actions ----------------------------------------------------------------------------
+    def _to_component(self, name: str, conn: int, msg) -> None:
+        comp = self._component_by_conn(name, conn)
+        if comp is not None:
+            self.at(self.now + self.latency, f"component:{name}/{comp.spec.id}", msg)
+
     def _act(self, agent: Agent, name: str, action) -> None:
         t = type(action)
         if t is SendPeer:
@@ -313,9 +319,10 @@ class World:
             if self.link is not None and self.link[0] == action.link:
                 self._close_link(by=name)
         elif t is SendComponent:
-            comp = self._component_by_conn(name, action.conn)
-            if comp is not None:
-                self.at(self.now + self.latency, f"component:{name}/{comp.spec.id}", action.msg)
+            self._to_component(name, action.conn, action.msg)
+        elif t is SendHeartbeats:
+            for conn, msg in action.messages():
+                self._to_component(name, conn, msg)
         elif t is CloseComponent:
             comp = self._component_by_conn(name, action.conn)
             if comp is not None:

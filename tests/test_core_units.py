@@ -10,7 +10,11 @@ startup_grace 2 s, handover_after 1 s.
 
 from __future__ import annotations
 
+import copy
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hanode.codec import (
     Assigment,
@@ -46,6 +50,7 @@ from hanode.core import (
     ComponentConnected,
     ComponentDisconnected,
     ComponentMessage,
+    ComponentMessages,
     ComponentSpec,
     Log,
     Node,
@@ -57,6 +62,7 @@ from hanode.core import (
     RunCommand,
     SendClient,
     SendComponent,
+    SendHeartbeats,
     SendPeer,
     Shutdown,
     StatusChanged,
@@ -1636,7 +1642,7 @@ class TestMonitor:
         assert m.reachable("3") and not m.reachable("1")
         assert m.heartbeat_age("1", 1.0) is None
         assert m.deadline() == 0.0  # the first check is due at once
-        assert m._heap == [(0.0, "check", "3")]
+        assert m._heap == [(0.0, "3")]
         assert Monitor(mspec(P1), 0.0).deadline() == 0.1
 
     def test_registration_binds_and_probes(self):
@@ -1770,7 +1776,7 @@ class TestMonitor:
         m.message(10, beat(cid="1"), 0.0, True)  # probe corr 1
         m.notices.clear()
         assert m.deadline() == pytest.approx(0.1)  # our heartbeat to it
-        assert m.tick(0.1, True) == [SendComponent(10, HealthMonitorMessage("1", "1", HeartBeat(OK)))]
+        assert m.tick(0.1, True) == [SendHeartbeats("1", OK, [(10, "1")])]
         assert m.state("1") == "healthy"
         # A heartbeat late by half an interval (1.5 intervals of silence): probed.
         t1 = m.deadline()
@@ -1779,7 +1785,7 @@ class TestMonitor:
         assert m.state("1") == "suspect" and m.available("1") and m.notices == []
         t2 = m.deadline()
         assert t2 == pytest.approx(0.2)
-        assert m.tick(t2, False) == [SendComponent(10, HealthMonitorMessage("2", "1", HeartBeat(FAILED)))]
+        assert m.tick(t2, False) == [SendHeartbeats("2", FAILED, [(10, "1")])]
         t3 = m.deadline()
         assert t3 == pytest.approx(0.3)
         actions = m.tick(t3, True)
@@ -1787,9 +1793,9 @@ class TestMonitor:
         assert m.state("1") == "failed" and m.notices == [Availability("1", False, True, "no heartbeat for 0.300 s")]
         assert not m.healthy_required and m.unhealthy_required() == ["1"]
         # Failed: no silence timer until it speaks again.
-        assert ("silence", "1") not in m._armed
+        assert m.silence_deadline("1") is None
         assert m.message(10, beat(True, "9", "1"), 0.45, True) == [Log("info", "monitor", "component 1 (db) is healthy")]
-        assert m._armed[("silence", "1")] == pytest.approx(0.6)
+        assert m.silence_deadline("1") == pytest.approx(0.6)
 
     def test_suspect_that_speaks_is_healthy_again(self):
         m = Monitor(mspec(P1), 0.0)
@@ -1823,10 +1829,12 @@ class TestMonitor:
         m.connected(10)
         m.message(10, beat(cid="1"), 0.0, True)
         m.message(10, beat(True, "2", "1"), 0.09, True)
-        assert m.tick(0.1, True) == [SendComponent(10, HealthMonitorMessage("1", "1", HeartBeat(OK)))]
-        assert m._armed[("silence", "1")] == pytest.approx(0.15)  # armed from its first word, re-armed lazily
-        assert m.tick(m.deadline(), True) == []
-        assert m._armed[("silence", "1")] == pytest.approx(0.24)  # 1.5 intervals after 0.09
+        assert m.tick(0.1, True) == [SendHeartbeats("1", OK, [(10, "1")])]
+        assert m.silence_deadline("1") == pytest.approx(0.24)  # 1.5 intervals after it last spoke, at 0.09
+        assert m.deadline() == pytest.approx(0.2)  # the next beat: nothing wakes the node at 0.15
+        assert m.tick(m.deadline(), True) == [SendHeartbeats("2", OK, [(10, "1")])]
+        assert m.deadline() == pytest.approx(0.24)
+        assert m.tick(m.deadline(), True) == [SendComponent(10, query("2", "1"))]
 
     def test_silence_timer_for_a_closed_connection_is_dropped(self):
         m = Monitor(mspec(P1), 0.0)
@@ -1834,27 +1842,65 @@ class TestMonitor:
         m.message(10, beat(cid="1"), 0.0, True)
         m.disconnected(10, 0.05)
         assert m.tick(0.1, True) == []
-        assert m.tick(m.deadline(), True) == []  # 0.15: the silence entry is dropped
-        assert m._armed == {}
+        assert m.silence_deadline("1") is None  # unbound: its silence is nobody's business
+        assert m.deadline() == pytest.approx(0.2)
 
-    def test_superseded_heap_entries_are_skipped(self):
-        m = Monitor(mspec(P1), 0.0)
-        m._arm(0.5, "silence", "1")
-        m._arm(0.5, "silence", "1")  # same deadline: no second entry
+    def test_superseded_check_entries_are_skipped(self):
+        m = Monitor(mspec(C3), 0.0)
+        m.tick(0.0, True)
+        m.check_finished("3", True, 0.01)  # the next check at 1.01
+        m._arm(1.01, "3")  # same deadline: no second entry
         assert len(m._heap) == 1
-        m._arm(0.7, "silence", "1")
+        m._arm(1.2, "3")
         assert len(m._heap) == 2
-        m.tick(0.6, True)
-        assert m._armed == {("silence", "1"): 0.7} and len(m._heap) == 1
+        assert m.tick(1.1, True) == []  # the 1.01 entry was superseded
+        assert m._armed == {"3": 1.2} and len(m._heap) == 1
+        assert m.tick(1.2, True) == [RunCommand("3", "check")]
 
-    def test_optional_component_does_not_count_for_health(self):
+    def test_silence_is_watched_in_the_order_components_spoke(self):
         m = Monitor(mspec(P1, P2), 0.0)
         m.connected(10)
-        m.message(10, beat(cid="2"), 0.0, True)
-        assert (m.unavailable, m.unavailable_required) == (1, 1)
-        m.message(10, beat(False, "2", "2"), 0.05, True)
-        assert (m.unavailable, m.unavailable_required) == (2, 1)
-        assert m.unhealthy_required() == ["1"]
+        m.connected(11)
+        m.message(10, beat(cid="1"), 0.0, True)
+        m.message(11, beat(cid="2"), 0.01, True)
+        assert m.heard(10, beat(True, "2", "1"), 0.02)  # 1 spoke last now: 2 is due first
+        assert [m.silence_deadline("1"), m.silence_deadline("2")] == [pytest.approx(0.17), pytest.approx(0.16)]
+        m.tick(0.1, True)
+        assert m.deadline() == pytest.approx(0.16)
+        assert m.tick(0.16, True) == [SendComponent(11, query("3", "2"))]
+        assert m.state("2") == "suspect" and m.state("1") == "healthy"
+        assert m.deadline() == pytest.approx(0.17)
+        assert m.tick(0.17, True) == [SendComponent(10, query("4", "1"))]
+        # Both suspects now: failed dead_after intervals after they last spoke, in that order.
+        for beat_at in (0.2, 0.3):  # our heartbeats first
+            assert m.deadline() == pytest.approx(beat_at)
+            assert type(m.tick(m.deadline(), True)[0]) is SendHeartbeats
+        assert m.deadline() == pytest.approx(0.31)
+        assert m.tick(0.31, True)[-1] == Log("warning", "monitor", "component 2 (cache) failed: no heartbeat for 0.300 s")
+        assert m.silence_deadline("2") is None and m.silence_deadline("1") == pytest.approx(0.32)
+        # A tick late past both deadlines of one component: probed, then failed, in one go.
+        m.message(11, beat(cid="2"), 0.33, True)
+        actions = m.tick(0.7, True)
+        assert SendComponent(11, query("5", "2")) in actions
+        assert m.state("1") == "failed" and m.state("2") == "failed"
+
+    def test_heard_takes_only_what_changes_nothing(self):
+        m = Monitor(mspec(P1), 0.0)
+        m.connected(10)
+        m.connected(11)
+        assert not m.heard(10, beat(cid="1"), 0.0)  # unbound: it binds through message()
+        m.message(10, beat(cid="1"), 0.0, True)
+        m.notices.clear()
+        assert not m.heard(11, beat(cid="1"), 0.01)  # another connection
+        assert not m.heard(10, beat(cid="2"), 0.01)  # another id on this one
+        assert not m.heard(10, beat(False, "2", "1"), 0.01)  # reports failed
+        assert not m.heard(10, query("2", "1"), 0.01)  # asks: must be answered
+        assert m.heartbeat_age("1", 0.05) == pytest.approx(0.05)  # none of those was recorded
+        assert m.heard(10, beat(True, "3", "1"), 0.05)
+        assert m.heartbeat_age("1", 0.05) == 0.0 and m.notices == []
+        m.tick(0.1, True)
+        m.tick(m.deadline(), True)  # 0.2: probed
+        assert not m.heard(10, beat(True, "4", "1"), 0.21)  # a suspect that speaks changes state
 
     def test_command_component_checks(self):
         m = Monitor(mspec(C3), 0.0)
@@ -1865,7 +1911,8 @@ class TestMonitor:
             Log("info", "monitor", "component 3 (vip) is healthy"),
         ]
         assert m.notices == [Availability("3", True, True, "its check failed")]
-        assert m._armed == {("check", "3"): pytest.approx(1.01)}
+        assert m._armed == {"3": pytest.approx(1.01)}
+        assert m.silence_deadline("3") is None  # checked, never listened to
         assert m.check_finished("3", True, 0.5) == []
         assert m.check_finished("3", False, 0.6) == [Log("warning", "monitor", "component 3 (vip) failed: its check failed")]
         assert m.check_finished("3", False, 0.7) == []
@@ -1879,7 +1926,7 @@ class TestMonitor:
     def test_a_running_check_is_not_started_twice(self):
         m = Monitor(mspec(C3), 0.0)
         m.tick(0.0, True)
-        m._arm(0.05, "check", "3")
+        m._arm(0.05, "3")
         assert m.tick(0.05, True) == []
 
     def test_heartbeat_schedule_never_bursts(self):
@@ -1925,6 +1972,111 @@ def advance(n: Node, until: float) -> list:
     while n.next_deadline() <= until + 1e-9:
         actions += n.handle(Tick(), n.next_deadline())
     return actions
+
+
+def twin_nodes(components: tuple, prelude: list) -> tuple[Node, Node]:
+    """Two nodes of the same spec, each fed the same ``(now, event)`` prelude."""
+    nodes = (Node(nspec(*components), 0.0), Node(nspec(*components), 0.0))
+    for n in nodes:
+        for now, event in prelude:
+            n.handle(event, now)
+    return nodes
+
+
+def node_view(n: Node) -> tuple:
+    m = n.monitor
+    return (
+        n.state, n.status.status, n.election.health, n.next_deadline(), dict(m.conns),
+        {cid: (m.state(cid), m.heartbeat_age(cid, 10.0), m.silence_deadline(cid)) for cid in m.components},
+        {cid: n.roles.state(cid) for cid in m.components},
+    )
+
+
+BOUND = [(0.0, ComponentConnected(10)), (0.0, ComponentConnected(11)), (0.0, ComponentConnected(12)),
+         (0.01, ComponentMessage(10, beat(True, "1", "1"))), (0.01, ComponentMessage(11, beat(True, "1", "2")))]
+
+
+class TestComponentMessagesBatch:
+    """A batch is exactly its messages one by one, at the same ``now``."""
+
+    @pytest.mark.parametrize("prelude, items, now", [
+        pytest.param([(0.0, ComponentConnected(10)), (0.0, ComponentConnected(11))],
+                     [(10, beat(True, "1", "1")), (11, beat(False, "1", "2")), (10, beat(True, "2", "1"))], 0.01,
+                     id="registrations"),
+        pytest.param(BOUND, [(10, beat(True, "2", "1")), (11, beat(True, "2", "2"))] * 3, 0.05, id="steady"),
+        pytest.param(BOUND, [
+            (10, RoleMessage("1", SetRoleResponse(ReturnCode.success))),  # its SetRole(standby)
+            (11, query("7", "2")),                                        # a question is answered
+            (10, beat(False, "3", "1")),                                  # reports failed
+            (12, beat(True, "1", "9")),                                   # an unknown id: refused
+            (12, beat(True, "2", "9")),                                   # late, from the refused one
+            (11, beat(True, "3", "1")),                                   # another id on a bound connection
+            (11, beat(True, "4", "2")),                                   # late, after that
+            (10, beat(True, "4", "1")),                                   # healthy again
+            (99, beat(True, "1", "1")),                                   # a connection never announced
+        ], 0.05, id="mixed"),
+        pytest.param(BOUND, [(10, beat(True, "2", "1")), (11, beat(True, "2", "2"))], 0.5, id="after-a-freeze"),
+    ])
+    def test_same_actions_and_state_as_one_by_one(self, prelude, items, now):
+        batched, single = twin_nodes((DB, DB2), prelude)
+        assert node_view(batched) == node_view(single)
+        got = batched.handle(ComponentMessages(items), now)
+        expected = []
+        for conn, msg in items:
+            expected += single.handle(ComponentMessage(conn, msg), now)
+        assert got == expected
+        assert node_view(batched) == node_view(single)
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        prelude=st.sampled_from([BOUND[:3], BOUND, BOUND + [(0.02, ComponentMessage(10, RoleMessage("1", SetRoleResponse(ReturnCode.success))))]]),
+        items=st.lists(st.tuples(
+            st.sampled_from([10, 11, 12, 99]),
+            st.one_of(
+                st.builds(beat, st.booleans(), st.sampled_from(["5", "6"]), st.sampled_from(["1", "2", "9"])),
+                st.builds(query, st.just("7"), st.sampled_from(["1", "2"])),
+                st.builds(lambda corr, code: RoleMessage(corr, SetRoleResponse(code)), st.sampled_from(["1", "2"]), st.sampled_from(list(ReturnCode))),
+            ),
+        ), min_size=1, max_size=12),  # the mux hands over no empty batch
+        now=st.sampled_from([0.03, 0.1, 0.2, 0.5, 2.5]),
+    )
+    def test_any_batch_is_its_messages_one_by_one(self, prelude, items, now):
+        batched, single = twin_nodes((DB, DB2), prelude)
+        got = batched.handle(ComponentMessages(items), now)
+        expected = []
+        for conn, msg in items:
+            expected += single.handle(ComponentMessage(conn, msg), now)
+        assert got == expected
+        assert node_view(batched) == node_view(single)
+
+    def test_a_freeze_with_only_plain_heartbeats_is_settled_as_one_by_one(self):
+        # An active node whose loop stalled: the batch of heartbeats that finds it
+        # out demotes it at once, with the SetRole(standby) the settling sends.
+        active = Node(nspec(DB), 0.0)
+        active.handle(ComponentConnected(10), 0.0)
+        active.handle(ComponentMessage(10, beat(True, "1", "1")), 0.01)
+        active.handle(ComponentMessage(10, RoleMessage("1", SetRoleResponse(ReturnCode.success))), 0.02)
+        for i in range(1, 21):
+            t = round(i / 10, 10)
+            active.handle(ComponentMessage(10, beat(True, str(i + 1), "1")), t - 0.005)
+            advance(active, t)
+        active.handle(ComponentMessage(10, RoleMessage("2", SetRoleResponse(ReturnCode.success))), 2.05)
+        assert active.state == "active"
+        single = copy.deepcopy(active)
+        items = [(10, beat(True, "30", "1"))]
+        got = active.handle(ComponentMessages(items), 2.6)
+        assert got == single.handle(ComponentMessage(*items[0]), 2.6)
+        assert "our loop stalled for 0.550 s (> 0.2 s): rejoining" in texts(got)
+        assert SendComponent(10, RoleMessage("3", SetRole(Role.standby))) in got
+        assert active.state == single.state == "demoting"
+
+    def test_plain_heartbeats_change_nothing_but_the_time_heard(self):
+        batched, _ = twin_nodes((DB, DB2), BOUND)
+        before = node_view(batched)
+        assert batched.handle(ComponentMessages([(10, beat(True, "2", "1")), (11, beat(True, "2", "2"))]), 0.05) == []
+        after = node_view(batched)
+        assert after[:5] == before[:5] and after[6] == before[6]
+        assert after[5]["1"][2] == pytest.approx(0.2)  # probed 1.5 intervals after 0.05
 
 
 class TestNode:

@@ -30,7 +30,7 @@ from hanode.errors import DecodeError, EncodeError, FrameError
 from hanode.framing import DEFAULT_MAX_PAYLOAD, FrameDecoder, PduType, encode_frame
 
 __all__ = [
-    "PDU_TYPE", "PEER_TYPES", "COMPONENT_TYPES", "CLIENT_TYPES", "frame_message", "MessageReader",
+    "PDU_TYPE", "PEER_TYPES", "COMPONENT_TYPES", "CLIENT_TYPES", "frame_message", "MessageReader", "decoders",
     "FrameError", "DecodeError",  # what MessageReader.feed raises, for drivers that catch both
 ]
 
@@ -72,6 +72,13 @@ def decode_payload(pdu_type: int, payload: bytes, number: int):
         return _DECODE[pdu_type](payload)
     except DecodeError as e:
         raise DecodeError(f"frame {number} ({PduType(pdu_type).name.lower()}): {e}") from None
+
+
+def decoders(allowed: Iterable[int]) -> tuple:
+    """The payload decoder for each pdu-type octet (256 entries) that a
+    connection allowed ``allowed`` accepts; None for every other octet."""
+    accepted = {int(t) for t in allowed}
+    return tuple(_DECODE[i] if i in accepted and i in _DECODE else None for i in range(256))
 
 
 class MessageReader:

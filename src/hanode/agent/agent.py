@@ -60,6 +60,7 @@ from hanode.core import (
     ComponentConnected,
     ComponentDisconnected,
     ComponentMessage,
+    ComponentMessages,
     Log,
     Node,
     PeerConnected,
@@ -71,6 +72,7 @@ from hanode.core import (
     RunFence,
     SendClient,
     SendComponent,
+    SendHeartbeats,
     SendPeer,
     Shutdown,
     StatusChanged,
@@ -87,6 +89,7 @@ from hanode.peerauth import AUTHENTICATED, PeerAuth
 from hanode.snapshot import Snapshot
 from hanode.web import serve_http
 
+from ._fastio import send_heartbeats
 from .connection import Connection, ReadMux, connect, open_listeners
 from .observe import Observer
 
@@ -180,9 +183,14 @@ class Agent:
         self._batch_now = None
         self._follow_deadline()
 
+    def _component_batch(self, items: list) -> None:
+        self.handle(ComponentMessages(items))
+
     def _act(self, action: Action) -> None:
         t = type(action)
-        if t is SendComponent:
+        if t is SendHeartbeats:
+            send_heartbeats(self.components, action.targets, action.correlation_id, action.bill)
+        elif t is SendComponent:
             conn = self.components.get(action.conn)
             if conn is not None:
                 conn.send(action.msg)
@@ -238,7 +246,7 @@ class Agent:
             guard = await self._start_guard() if wants_guard else None
             self.node = Node(self.spec, trio.current_time())
             self.state_since = trio.current_time()
-            self._mux = ReadMux(self._batch_begin, self._batch_end)
+            self._mux = ReadMux(self._batch_begin, self._batch_end, self._component_batch)
             await nursery.start(self._mux.run)
             if guard is not None:
                 nursery.start_soon(self._pulse_guard, guard)
@@ -419,6 +427,7 @@ class Agent:
             max_payload=self.config.limits.max_frame, queue=queue,
             on_message=lambda c, m: self.handle(message(c.id, m)),
             on_closed=closed, first_pdu_timeout=first_pdu_timeout, peer=remote, mux=self._mux,
+            batched=message is ComponentMessage,  # read in C, handed over with the others: _component_batch
         )
         table[conn.id] = conn
         self.handle(connected(conn.id))

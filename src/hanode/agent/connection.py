@@ -4,10 +4,12 @@ The reader feeds every decoded message to a callback; the writer drains a
 bounded queue. Socket connections given a :class:`ReadMux` have no reader
 task of their own: one task reads every ready socket per wake-up (a thousand
 heartbeating components would otherwise cost a thousand task switches a
-round). Sending never blocks the caller: a connection whose queue is
-full is not reading and is closed (a slow status client must never slow the
-agent, SPEC section 6). The first malformed frame closes this connection and
-nothing else (section 2).
+round), in C (``_fastio``); a ``batched`` connection's whole frames are
+decoded there too and handed to the mux's ``on_batch`` with every other
+connection's, one call a wake-up. Sending never blocks the caller: a
+connection whose queue is full is not reading and is closed (a slow status
+client must never slow the agent, SPEC section 6). The first malformed frame
+closes this connection and nothing else (section 2).
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ import trio
 from hanode.config import Endpoint
 from hanode.errors import DecodeError, FrameError, HanodeError
 from hanode.peerauth import PeerAuth
-from hanode.wire import MessageReader, frame_message
+from hanode.wire import MessageReader, decoders, frame_message
+
+from ._fastio import Channel, Poller
 
 log = logging.getLogger("hanode.agent")
 
@@ -49,7 +53,12 @@ class Connection:
         peer: str = "",
         mux: ReadMux | None = None,
         auth: PeerAuth | None = None,
+        batched: bool = False,
     ):
+        """``batched`` (with a ``mux``): whole frames decoded in C go to the
+        mux's ``on_batch`` as ``(ident, message)`` pairs instead of to
+        ``on_message``, which still takes what the connection's own reader
+        decodes (a frame split across reads)."""
         self.stream = stream
         self.id = ident
         self.kind = kind                 # "peer", "component" or "client", for logs
@@ -65,14 +74,24 @@ class Connection:
         self._scope = trio.CancelScope()
         self.closed = False
         self.reason = ""
-        self.received = 0                # messages received
-        self.last_rx: float | None = None
-        # Frames queued or being sent by the writer task. While there are none,
-        # send() writes straight to the socket: one syscall, no task switch
-        # (the heartbeat path: a thousand components at 10 Hz).
-        self._backlog = 0
+        self._received = 0               # messages decoded by self._reader
+        self.last_rx: float | None = None  # when the reader last decoded one (not kept for batched frames)
         self._fd = _socket_fd(stream)
         self._mux = mux if self._fd is not None else None
+        # A socket's descriptor, shared with the C read mux and heartbeat writer.
+        # While its writer task holds no frame (channel.backlog), a send is
+        # written straight to the socket: one syscall, no task switch.
+        self.channel: Channel | None = None
+        if self._fd is not None:
+            self.channel = Channel(
+                self._fd, ident, self._read_data, self._read_failed, self._queue,
+                decoders(allowed) if batched and self._mux is not None and auth is None else None, max_payload,
+            )
+
+    @property
+    def received(self) -> int:
+        """Messages received so far."""
+        return self._received + (self.channel.received if self.channel is not None else 0)
 
     # -- called from the agent, synchronously ----------------------------------------
     def send(self, msg) -> None:
@@ -81,23 +100,22 @@ class Connection:
             self.write(self._encode(msg))
 
     def write(self, data: bytes) -> None:
-        """Queue bytes already framed (``send`` frames a message first)."""
+        """Send bytes already framed (``send`` frames a message first)."""
         if self.closed:
             return
-        if self._backlog == 0 and self._fd is not None:
-            try:
-                written = os.write(self._fd, data)
-            except BlockingIOError:
-                written = 0
-            except OSError as e:
-                self.close(f"send failed: {e}")
-                return
-            if written == len(data):
-                return
-            data = data[written:]  # the kernel buffer is full: the writer task waits for room
+        if self.channel is not None:
+            self.channel.write(data)  # what the kernel does not take comes back through _queue
+        else:
+            self._queue(data)
+
+    def _queue(self, data: bytes) -> None:
+        """Hand ``data`` to the writer task (the socket is full, or not a socket)."""
+        if self.closed:
+            return
         try:
             self._out_send.send_nowait(data)
-            self._backlog += 1
+            if self.channel is not None:
+                self.channel.backlog += 1
         except trio.WouldBlock:
             self.close("not reading: its send queue is full")
         except (trio.ClosedResourceError, trio.BrokenResourceError):
@@ -109,6 +127,8 @@ class Connection:
             return
         self.closed = True
         self.reason = reason
+        if self.channel is not None:
+            self.channel.closed = True
         if self._mux is not None:
             self._mux.discard(self._fd)  # read nothing more (a level-triggered fd would spin)
         if flush:
@@ -134,6 +154,8 @@ class Connection:
             with trio.CancelScope(shield=True):
                 await trio.aclose_forcefully(self.stream)
             self.closed = True
+            if self.channel is not None:
+                self.channel.closed = True
             self._on_closed(self, self.reason or "closed")
 
     async def _read(self) -> None:
@@ -157,8 +179,8 @@ class Connection:
 
     async def _watch_muxed(self) -> None:
         """The muxed connection's own task: only the first-PDU timeout."""
-        assert self._mux is not None and self._fd is not None
-        self._mux.add(self._fd, self._readable)
+        assert self._mux is not None and self.channel is not None
+        self._mux.add(self.channel)
         first = self._first_pdu_timeout
         if first is not None:
             await trio.sleep(first)
@@ -167,16 +189,16 @@ class Connection:
                 return
         await trio.sleep_forever()  # until close() cancels the connection's scope
 
-    def _readable(self) -> None:
-        """Called by the mux when the socket has something to read."""
-        try:
-            data = os.read(self._fd, _RECEIVE_SIZE)
-        except BlockingIOError:
-            return
-        except OSError as e:
-            self.close(f"receive failed: {e}")
-            return
+    # The C mux's callbacks.
+    def _read_data(self, data: bytes) -> None:
+        """What the mux read and did not decode itself (``b""``: the other side closed)."""
         self._deliver(data)
+        if self.channel is not None:
+            # A partial frame stays with the reader: the next read is its too.
+            self.channel.pending = self._reader.buffered > 0
+
+    def _read_failed(self, reason: str) -> None:
+        self.close(reason)
 
     def _no_first_pdu(self) -> None:
         self.close(f"no PDU within {self._first_pdu_timeout:g} s of connecting")
@@ -200,7 +222,7 @@ class Connection:
         if messages:
             self.last_rx = trio.current_time() if self._mux is None else self._mux.now
         for msg in messages:
-            self.received += 1
+            self._received += 1
             self._on_message(self, msg)
             if self.closed:
                 return
@@ -235,7 +257,8 @@ class Connection:
                     self.close(f"send failed: {e}")
                     return
                 finally:
-                    self._backlog -= len(batch)
+                    if self.channel is not None:
+                        self.channel.backlog -= len(batch)
         # The queue was closed for a flush: everything is out, end the connection.
         self._scope.cancel()
 
@@ -251,50 +274,63 @@ def _socket_fd(stream) -> int | None:
 
 class ReadMux:
     """One task that reads many sockets: an epoll set whose own descriptor
-    Trio waits on. Each wake-up calls back every socket that is ready, so
-    the cost of a wake-up is shared by all the messages that arrived.
-    ``begin`` and ``end`` (optional) are called around each wake-up's
-    callbacks: the agent handles the whole batch at one ``now`` and moves
-    its timer once."""
+    Trio waits on. Each wake-up serves every socket that is ready (in C, see
+    ``_fastio.Poller``), so the cost of a wake-up is shared by all the
+    messages that arrived. ``begin`` and ``end`` (optional) are called
+    around each wake-up's work: the agent handles the whole batch at one
+    ``now`` and moves its timer once. ``on_batch`` takes the messages the
+    batched connections' reads decoded, ``(conn_id, message)`` pairs in the
+    order read, once a wake-up."""
 
-    def __init__(self, begin: Callable[[], None] | None = None, end: Callable[[], None] | None = None) -> None:
+    def __init__(self, begin: Callable[[], None] | None = None, end: Callable[[], None] | None = None,
+                 on_batch: Callable[[list], None] | None = None) -> None:
         self._epoll = select.epoll()
-        self._readers: dict[int, Callable[[], None]] = {}
+        self._channels: dict[int, Channel] = {}
+        self._poller = Poller(self._epoll.fileno(), self._channels)
         self.now = 0.0  # trio.current_time() of the wake-up being served
         self._begin = begin or _nothing
         self._end = end or _nothing
+        self._on_batch = on_batch or _no_batch
 
-    def add(self, fd: int, on_readable: Callable[[], None]) -> None:
-        self._readers[fd] = on_readable
-        self._epoll.register(fd, select.EPOLLIN)
+    def add(self, channel: Channel) -> None:
+        self._channels[channel.fd] = channel
+        self._epoll.register(channel.fd, select.EPOLLIN)
+
+    def __contains__(self, fd: int) -> bool:
+        """Whether the descriptor ``fd`` is watched."""
+        return fd in self._channels
 
     def discard(self, fd: int) -> None:
-        if self._readers.pop(fd, None) is not None:
+        if self._channels.pop(fd, None) is not None:
             self._epoll.unregister(fd)
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled; then the epoll set is closed."""
         task_status.started()
-        readers = self._readers
+        serve = self._poller.serve
         try:
             while True:
                 await trio.lowlevel.wait_readable(self._epoll.fileno())
                 self.now = trio.current_time()
                 self._begin()
                 try:
-                    for fd, _ in self._epoll.poll(0):
-                        reader = readers.get(fd)  # an earlier callback may have closed it
-                        if reader is not None:
-                            reader()
+                    batch: list = []
+                    serve(batch)
+                    if batch:
+                        self._on_batch(batch)
                 finally:
                     self._end()
         finally:
-            readers.clear()
+            self._channels.clear()
             self._epoll.close()
 
 
 def _nothing() -> None:
     pass
+
+
+def _no_batch(batch: list) -> None:
+    raise RuntimeError(f"ReadMux: {len(batch)} messages from batched connections, and no on_batch to take them")
 
 
 class ListenError(HanodeError):

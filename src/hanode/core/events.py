@@ -9,16 +9,17 @@ connection can be told from one of its successor.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from hanode.codec import ElectionMessage, HealthMonitorMessage, RoleMessage, ServiceStatusMessage
+from hanode.codec import BillOfHealth, ElectionMessage, HealthMonitorMessage, HeartBeat, RoleMessage, ServiceStatusMessage
 
 __all__ = [
     "Event", "Tick", "PeerConnected", "PeerMessage", "PeerDisconnected", "PeerRefused",
-    "ComponentConnected", "ComponentMessage", "ComponentDisconnected", "CommandFinished",
+    "ComponentConnected", "ComponentMessage", "ComponentMessages", "ComponentDisconnected", "CommandFinished",
     "ClientConnected", "ClientMessage", "ClientDisconnected", "WitnessChanged", "Shutdown", "CommandsFenced",
     "Switchover", "SetMaintenance", "FenceFinished", "RunFence", "ProbeWitness",
-    "Action", "SendPeer", "ClosePeer", "SendComponent", "CloseComponent", "RunCommand",
+    "Action", "SendPeer", "ClosePeer", "SendComponent", "SendHeartbeats", "CloseComponent", "RunCommand",
     "SendClient", "CloseClient", "StatusChanged", "Log", "Stopped",
 ]
 
@@ -67,6 +68,16 @@ class ComponentConnected(Event):
 class ComponentMessage(Event):
     conn: int
     msg: RoleMessage | HealthMonitorMessage
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentMessages(Event):
+    """Messages from component connections, in the order they were read:
+    ``(conn, msg)`` pairs, each taken as one :class:`ComponentMessage`. The
+    agent reads every ready socket at once and hands the node the lot in one
+    call (a thousand heartbeats a round)."""
+
+    items: list[tuple[int, RoleMessage | HealthMonitorMessage]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +185,24 @@ class ClosePeer(Action):
 class SendComponent(Action):
     conn: int
     msg: RoleMessage | HealthMonitorMessage
+
+
+@dataclass(frozen=True, slots=True)
+class SendHeartbeats(Action):
+    """The node's heartbeat to every bound component connection: to each
+    ``(conn, component_id)`` of ``targets``, ``HealthMonitorMessage(
+    correlation_id, component_id, HeartBeat(bill))``. One action for all, so
+    that the agent encodes and writes them in one go."""
+
+    correlation_id: str
+    bill: BillOfHealth
+    targets: list[tuple[int, str]]
+
+    def messages(self) -> Iterator[tuple[int, HealthMonitorMessage]]:
+        """``(conn, message)`` for each target, as separate sends would carry them."""
+        beat = HeartBeat(self.bill)
+        for conn, component_id in self.targets:
+            yield conn, HealthMonitorMessage(self.correlation_id, component_id, beat)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,12 +27,16 @@ Rules:
 
 Deadlines are exact (a component silent since ``t`` is probed at
 ``t + 1.5 * interval``, failed at ``t + dead_after * interval``) and cost
-O(log n) per component per interval, through a heap re-armed lazily.
+O(1) per message: every message is heard at the latest ``now``, so keeping
+the healthy components in the order they were last heard (and the suspects
+in the order they became suspect) puts the next one due first. A thousand
+components heartbeating wake the node for nothing but its own heartbeat.
 """
 
 from __future__ import annotations
 
 import heapq
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from hanode.codec import (
@@ -43,7 +47,7 @@ from hanode.codec import (
     HeartBeat,
 )
 
-from .events import Action, CloseComponent, Log, RunCommand, SendComponent
+from .events import Action, CloseComponent, Log, RunCommand, SendComponent, SendHeartbeats
 from .ids import Counter, bill
 from .settings import ComponentSpec, NodeSpec
 from .table import Transition, TransitionTable
@@ -110,8 +114,13 @@ class Monitor:
         self._beat_seq = Counter()   # our heartbeats to components
         self._next_beat = now + self.timers.heartbeat_interval
         self.probe_after = PROBE_AFTER * self.timers.heartbeat_interval
-        self._heap: list[tuple[float, str, str]] = []  # (deadline, kind, component id)
-        self._armed: dict[tuple[str, str], float] = {}
+        # Command components' checks: (deadline, component id), superseded entries skipped.
+        self._heap: list[tuple[float, str]] = []
+        self._armed: dict[str, float] = {}
+        # Bound components by silence, the longest silent first (see the module's docstring):
+        # healthy ones are probed probe_after after they last spoke, suspects failed dead_time after.
+        self._listening: OrderedDict[str, None] = OrderedDict()
+        self._suspects: OrderedDict[str, None] = OrderedDict()
         self._grace_passed = False
         # Counts kept in _move, so that health questions cost O(1) per event.
         self.unregistered = len(self.components)
@@ -119,7 +128,7 @@ class Monitor:
         self.unavailable_required = sum(c.required for c in spec.components)
         for c in self.components.values():
             if c.spec.kind == "command":
-                self._arm(now, "check", c.spec.id)
+                self._arm(now, c.spec.id)
 
     # -- queries ------------------------------------------------------------------
     def health_known(self, now: float) -> bool:
@@ -148,10 +157,27 @@ class Monitor:
         c = self.components[component_id]
         return None if c.state == "unregistered" else now - c.last_rx
 
+    def silence_deadline(self, component_id: str) -> float | None:
+        """When the component's silence is next looked at: its probe if it
+        is healthy, its failure if suspect; None when not watched (failed,
+        unbound, a command component)."""
+        c = self.components[component_id]
+        if component_id in self._listening:
+            return c.last_rx + self.probe_after
+        if component_id in self._suspects:
+            return c.last_rx + self.timers.dead_time
+        return None
+
     def deadline(self) -> float:
         deadline = self._next_beat
         if self._heap and self._heap[0][0] < deadline:
             deadline = self._heap[0][0]
+        for watched in (self._listening, self._suspects):
+            if watched:
+                d = self.silence_deadline(next(iter(watched)))
+                assert d is not None
+                if d < deadline:
+                    deadline = d
         grace_end = self.grace_start + self.timers.startup_grace
         if not self._grace_passed and grace_end < deadline:
             deadline = grace_end
@@ -175,6 +201,22 @@ class Monitor:
             return []  # an older connection that a newer one already replaced
         c.conn = None
         return self._move(c, "connection closed", now, "its connection closed")
+
+    def heard(self, conn: int, msg: HealthMonitorMessage, now: float) -> bool:
+        """The common case of :meth:`message`, in a few steps: an ``ok``
+        heartbeat from a healthy component on its bound connection only
+        records when it was heard (its silence check is armed while it is
+        healthy). True when taken; False: call ``message``."""
+        cid = self.conns.get(conn)
+        if cid is None or cid != msg.component_id:
+            return False
+        c = self.components[cid]
+        body = msg.message
+        if c.state != "healthy" or type(body) is not HeartBeat or body.bill_of_health.status != ComponentStatus.ok:
+            return False
+        c.last_rx = now
+        self._listening.move_to_end(cid)  # healthy and bound: it is listened to
+        return True
 
     def message(self, conn: int, msg: HealthMonitorMessage, now: float, node_healthy: bool) -> list[Action]:
         """A monitor PDU from a component connection."""
@@ -230,20 +272,17 @@ class Monitor:
             status = None
         else:
             status = body.bill_of_health.status
-        if ("silence", c.spec.id) not in self._armed or c.state in ("suspect", "failed"):
-            # A suspect or failed component that speaks starts a fresh
-            # interval: its old, later deadline no longer applies.
-            self._arm(now + self.probe_after, "silence", c.spec.id)
         if c.state == "unregistered":
             if status is None:
                 status = ComponentStatus.ok  # its first word was a question; presume ok until it reports
             stimulus = "registers, reports ok" if status == ComponentStatus.ok else "registers, reports failed"
-            return actions + self._move(c, stimulus, now, "it reports failed")
-        if status == ComponentStatus.failed:
+            actions += self._move(c, stimulus, now, "it reports failed")
+        elif status == ComponentStatus.failed:
             if c.state != "failed":
                 actions += self._move(c, "reports failed", now, "it reports failed")
         elif c.state in ("suspect", "failed"):
             actions += self._move(c, "speaks, reports ok" if c.state == "suspect" else "reports ok", now, "")
+        self._watch(c)  # it spoke now: the last to fall silent
         return actions
 
     # -- commands -------------------------------------------------------------------------
@@ -251,7 +290,7 @@ class Monitor:
         c = self.components[component_id]
         c.check_running = False
         c.last_rx = now
-        self._arm(now + c.spec.check_interval, "check", component_id)
+        self._arm(now + c.spec.check_interval, component_id)
         if c.state == "unregistered":
             return [Log("info", "monitor", f"component {component_id} ({c.spec.name}) registered")] + self._move(
                 c, "registers, reports ok" if ok else "registers, reports failed", now, "its check failed"
@@ -268,40 +307,34 @@ class Monitor:
         interval = self.timers.heartbeat_interval
         if now >= self._next_beat:
             seq = self._beat_seq.next()
-            beat = HeartBeat(bill(node_healthy))  # one (immutable) value for every component
-            for conn, cid in self.conns.items():
-                if cid is not None:
-                    actions.append(SendComponent(conn, HealthMonitorMessage(seq, cid, beat)))
+            targets = [(conn, cid) for conn, cid in self.conns.items() if cid is not None]
+            if targets:
+                actions.append(SendHeartbeats(seq, bill(node_healthy), targets))
             # Drift-free, but never a burst of catch-up beats after a stall.
             self._next_beat += interval
             if self._next_beat <= now:
                 self._next_beat = now + interval
         while self._heap and self._heap[0][0] <= now:
-            deadline, kind, cid = heapq.heappop(self._heap)
-            if self._armed.get((kind, cid)) != deadline:
+            deadline, cid = heapq.heappop(self._heap)
+            if self._armed.get(cid) != deadline:
                 continue  # superseded by a later arming
-            del self._armed[(kind, cid)]
+            del self._armed[cid]
             c = self.components[cid]
-            if kind == "check":
-                if not c.check_running:
-                    c.check_running = True
-                    actions.append(RunCommand(cid, "check"))
-                continue
-            if c.conn is None or c.state == "failed":
-                continue  # re-armed when it speaks again
-            # Armed lazily: a heartbeat only records its time; the check here
-            # re-arms from the last one, one heap entry per component.
-            silence = now - c.last_rx + 1e-9
-            if c.state == "healthy":
-                if silence < self.probe_after:
-                    self._arm(c.last_rx + self.probe_after, "silence", cid)
-                    continue
-                actions += self._move(c, "a heartbeat late", now, "")
-                actions.append(SendComponent(c.conn, HealthMonitorMessage(self._corr.next(), cid, HealthQuery())))
-            if silence >= self.timers.dead_time:
-                actions += self._move(c, "silent dead_after intervals", now, f"no heartbeat for {now - c.last_rx:.3f} s")
-            else:
-                self._arm(c.last_rx + self.timers.dead_time, "silence", cid)
+            if not c.check_running:
+                c.check_running = True
+                actions.append(RunCommand(cid, "check"))
+        components = self.components
+        while self._listening:
+            c = components[next(iter(self._listening))]
+            if now - c.last_rx + 1e-9 < self.probe_after:
+                break  # nor any heard after it
+            actions += self._move(c, "a heartbeat late", now, "")  # a suspect now: watched for dead_time
+            actions.append(SendComponent(c.conn, HealthMonitorMessage(self._corr.next(), c.spec.id, HealthQuery())))
+        while self._suspects:
+            c = components[next(iter(self._suspects))]
+            if now - c.last_rx + 1e-9 < self.timers.dead_time:
+                break
+            actions += self._move(c, "silent dead_after intervals", now, f"no heartbeat for {now - c.last_rx:.3f} s")
         if not self._grace_passed and now >= self.grace_start + self.timers.startup_grace:
             self._grace_passed = True
         return actions
@@ -317,6 +350,7 @@ class Monitor:
         self.unavailable += change
         if c.spec.required:
             self.unavailable_required += change
+        self._watch(c)
         actions: list[Action] = []
         if was_available != now_available or t.target == "unregistered" or t.source == "unregistered":
             c.reason = "" if now_available else reason
@@ -328,9 +362,21 @@ class Monitor:
                 actions.append(Log("warning", "monitor", f"component {c.spec.id} ({c.spec.name}) failed: {reason}"))
         return actions
 
-    def _arm(self, deadline: float, kind: str, cid: str) -> None:
-        key = (kind, cid)
-        if self._armed.get(key) == deadline:
+    def _watch(self, c: _Component) -> None:
+        """Watch the silence of a bound healthy or suspect component from now
+        on (it is the last heard); stop watching any other."""
+        cid = c.spec.id
+        self._listening.pop(cid, None)
+        self._suspects.pop(cid, None)
+        if c.conn is not None:
+            if c.state == "healthy":
+                self._listening[cid] = None
+            elif c.state == "suspect":
+                self._suspects[cid] = None
+
+    def _arm(self, deadline: float, cid: str) -> None:
+        """Run the command component's check at ``deadline``."""
+        if self._armed.get(cid) == deadline:
             return
-        self._armed[key] = deadline
-        heapq.heappush(self._heap, (deadline, kind, cid))
+        self._armed[cid] = deadline
+        heapq.heappush(self._heap, (deadline, cid))
