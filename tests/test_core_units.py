@@ -963,9 +963,10 @@ class TestElectionPeerLoss:
         e = active()
         actions = e.peer_refused(0.1)
         assert e.state == "active" and texts(actions) == ["peer beta lost: its address refused our connection"]
+        assert ProbeWitness() not in actions  # no witness to ask
         e = active(witness=True)
         assert e.witness_ok is None
-        e.peer_refused(0.1)
+        assert ProbeWitness() in e.peer_refused(0.1)
         assert e.state == "active"  # only a witness known unreachable demotes
 
     def test_active_without_peer_and_witness_isolates(self):
@@ -980,7 +981,8 @@ class TestElectionPeerLoss:
     def test_witness_lost_after_the_peer_isolates(self):
         e = active(witness=True)
         e.set_witness(True, 0.0)
-        e.peer_refused(0.1)
+        # Asks for a verdict at once: cut off, it steps down within one probe.
+        assert ProbeWitness() in e.peer_refused(0.1)
         assert e.set_witness(False, 0.2) == [
             Log("warning", "election", "witness unreachable"),
             Log("info", "election", "active -> demoting (peer and witness lost)"),

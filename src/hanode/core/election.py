@@ -71,6 +71,8 @@ cancels the take-over.
 Witness freshness: a take-over acts only on a witness verdict newer than the
 loss of the peer (``ProbeWitness`` asks for one): a node cut off from both
 its peer and the witness must not promote on the verdict of before the cut.
+An active node that loses its peer asks for a verdict at once too: cut off,
+it steps down within one probe instead of at the next periodic one.
 
 Freeze: a gap of more than ``dead_after - 1`` intervals between two of our own
 calls means our peer may have declared us lost: close the link, demote at once
@@ -142,7 +144,7 @@ ELECTION_TABLE = TransitionTable(
         *_rows(("promoting", "active"), "nomination of peer, in maintenance", None, "veto: no role change"),
         *_rows(("promoting", "active"), "announcement, we sort first", None, "dual active: stay (rule 6)"),
         *_rows(("promoting", "active"), "announcement, peer sorts first", "demoting", "dual active: yield (rule 6)"),
-        *_rows(("promoting", "active"), "peer lost", None, "witness reachable"),
+        *_rows(("promoting", "active"), "peer lost", None, "witness not known unreachable; with a witness, ProbeWitness"),
         *_rows(("promoting", "active"), "peer and witness lost", "demoting", "isolated"),
         Transition("promoting", "promoted", "active"),
         Transition("active", "unhealthy for handover_after", "demoting", "hand-over: then nominate peer"),
@@ -642,7 +644,12 @@ class Election:
             return actions + self._go("peer and witness lost", now)
         if state in ("active", "promoting"):
             if self.witness_ok is not False:  # demote only on a witness known unreachable
-                return actions + self._go("peer lost", now)
+                actions += self._go("peer lost", now)
+                # A verdict now, not at the next periodic probe: if we are the one
+                # cut off, we step down before the peer (on its own fresh verdict) takes over.
+                if self.spec.witness:
+                    actions.append(ProbeWitness())
+                return actions
             self.then = "isolated"
             return actions + self._go("peer and witness lost", now)
         if state in ("unassigned", "demoting"):
