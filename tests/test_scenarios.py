@@ -34,7 +34,7 @@ from hanode.codec import (
     StatusIndication,
     Veto,
 )
-from hanode.core import ComponentSpec, Log, PeerMessage, SendComponent, SetMaintenance, Stopped, Switchover, Timers
+from hanode.core import ComponentSpec, Log, PeerMessage, SendComponent, SetMaintenance, Shutdown, Stopped, Switchover, Timers
 from hanode.core.status import TOKENS
 from hanode.core import StatusChanged
 
@@ -986,7 +986,10 @@ def test_switchover_demotes_first_then_the_peer_promotes():
     start = w.now
     assert w.node(A).switchover_refusal() is None
     control(w, A, Switchover())
+    w.run_for(0.001)
+    assert w.node(A).switchover_outcome() == "running"  # demoting first
     w.run_for(2.0)
+    assert w.node(A).switchover_outcome() == "done"
     sent = message_times(w, start)
     assert [s for _, s in sent] == [(A, "nomination", "2", B), (B, "assigment", "2", B, A)]
     assert answered(w, A, "1", Role.standby, start)[0] < sent[0][0]  # demoted before nominating
@@ -997,6 +1000,29 @@ def test_switchover_demotes_first_then_the_peer_promotes():
     # And no way back by itself: the pair stays as it is.
     w.run_for(5.0)
     assert (w.state(A), w.state(B)) == ("standby", "active")
+
+
+def test_switchover_to_a_peer_in_maintenance_is_refused_and_the_role_comes_back():
+    w = started_pair()
+    control(w, B, SetMaintenance(True))
+    w.run_for(0.1)
+    assert w.node(A).switchover_refusal() is None  # only the peer knows: it vetoes
+    control(w, A, Switchover())
+    w.run_for(2.0)
+    assert w.node(A).switchover_outcome() == "refused"
+    assert (w.state(A), w.state(B)) == ("active", "standby")
+    assert w.violations == []
+
+
+def test_switchover_interrupted_by_a_shutdown():
+    w = started_pair()
+    node = w.node(A)
+    control(w, A, Switchover())
+    w.run_for(0.001)
+    control(w, A, Shutdown())  # the operator stops the agent meanwhile
+    w.run_for(2.0)
+    assert node.state == "stopped" and node.switchover_outcome() == "interrupted"
+    assert w.state(B) == "active" and w.violations == []
 
 
 @pytest.mark.parametrize("setup, reason", [

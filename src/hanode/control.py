@@ -118,15 +118,15 @@ async def _switchover(agent: Agent, timeout: float) -> dict:
     if refusal is not None:
         raise ControlError(f"switchover refused by {name}: {refusal}")
     log.warning("switchover: handing the role to %s (by the control socket)", peer)
-    election = agent.node.election
+    node = agent.node
     with trio.move_on_after(timeout):
         while True:
             await trio.sleep(POLL)
-            state = election.state
-            if state == "standby" and election.pending is None:
+            outcome = node.switchover_outcome()
+            if outcome == "done":
                 return {"ok": True, "text": f"{peer} took the role; {name} is standby"}
-            if state in ("promoting", "active") and election.then is None and election.pending is None:
-                raise ControlError(f"switchover failed: {peer} did not take the role; {name} is {state} again")
-            if state in ("unassigned", "stopped"):
-                raise ControlError(f"switchover interrupted: {name} is now {state}")
-    raise ControlError(f"switchover not finished within {timeout:g} s: {name} is {election.state}")
+            if outcome == "refused":
+                raise ControlError(f"switchover failed: {peer} did not take the role; {name} is {node.state} again")
+            if outcome == "interrupted":
+                raise ControlError(f"switchover interrupted: {name} is now {node.state}")
+    raise ControlError(f"switchover not finished within {timeout:g} s: {name} is {node.state}")

@@ -401,6 +401,20 @@ class Election:
             return f"the peer {self.peer} is not healthy"
         return None
 
+    def switchover_outcome(self) -> str:
+        """Where a switchover this node started stands: ``"done"`` (the peer
+        took the role, we are standby), ``"refused"`` (we hold the role
+        again: the peer vetoed or did not answer), ``"interrupted"`` (we
+        rejoin or stopped) or ``"running"``."""
+        state = self.state
+        if state == "standby" and self.pending is None:
+            return "done"
+        if state in ("promoting", "active") and self.then is None and self.pending is None:
+            return "refused"
+        if state in ("unassigned", "stopped"):
+            return "interrupted"
+        return "running"
+
     def switchover(self, now: float) -> list[Action]:
         """Hand the role to the peer by hand: demote, then nominate it."""
         refusal = self.switchover_refusal()

@@ -127,6 +127,10 @@ class Node:
         """Why ``Switchover`` would be refused now (None: it would start)."""
         return self.election.switchover_refusal()
 
+    def switchover_outcome(self) -> str:
+        """After :class:`Switchover`: "running", "done", "refused" or "interrupted"."""
+        return self.election.switchover_outcome()
+
     @property
     def state(self) -> str:
         return self.election.state
