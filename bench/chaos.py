@@ -33,7 +33,7 @@ active or the standby node at random:
 
 Invariants, checked by threads while the faults run:
 
-1. **safety**: the sampler (``tests/e2e_pair.py``) reads both nodes' role and
+1. **safety**: the sampler (``hanode.localpair.Sampler``) reads both nodes' role and
    marker files every few ms; a sample with an active resource on both nodes
    is a violation unless inside an exempt window. The only one is the one
    documented (docs/operations.md 5.1 and 6.1: safety is promised while the
@@ -99,15 +99,15 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 if str(REPO / "src") not in sys.path:  # python bench/chaos.py from a checkout, without PYTHONPATH
     sys.path.insert(0, str(REPO / "src"))
-for extra in (HERE, REPO / "tests"):  # failover.py's statistics; e2e_pair's sampler and status watch
-    if str(extra) not in sys.path:
-        sys.path.append(str(extra))
+if str(HERE) not in sys.path:  # failover.py's statistics
+    sys.path.append(str(HERE))
 
-from e2e_pair import Sampler, StatusWatch  # noqa: E402
 from failover import percentile  # noqa: E402
 
 from hanode.codec import GetStatus, ServiceStatusMessage  # noqa: E402
-from hanode.localpair import DEFAULT_TIMERS, NODES, SLOW_TIMERS, LocalPair, WaitFailed, query_status  # noqa: E402
+from hanode.localpair import (  # noqa: E402
+    DEFAULT_TIMERS, NODES, SLOW_TIMERS, LocalPair, Sampler, StatusWatch, WaitFailed, query_status,
+)
 from hanode.wire import frame_message  # noqa: E402
 
 KINDS = ("agent_kill", "agent_stop", "agent_term", "comp_kill", "comp_stop",
