@@ -344,7 +344,7 @@ class SnapshotView:
 
 def _unreachable(label: str) -> Group:
     return Group(_title(label, "bold red"),
-                 Text("unreachable: the agent is down", style="bold red", no_wrap=True, overflow="ellipsis"))
+                 Text("unreachable: no answer from its agent (down or frozen)", style="bold red", no_wrap=True, overflow="ellipsis"))
 
 
 @dataclass(frozen=True)
