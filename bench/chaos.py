@@ -124,7 +124,7 @@ STATUS_LINE = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d{3}) \S+ +[A-Z]+ +status: s
 LOG_TIME = re.compile(r"(\d\d):(\d\d):(\d\d)[.,](\d{3})")  # agents: 12:00:00.000; components: 12:00:00,000
 LIFE_START = re.compile(r"^==== \d\d:\d\d:\d\d localpair: starting ")
 BAD_LINE = re.compile(r"Traceback \(most recent call last\)|\bERROR\b|\bCRITICAL\b"
-                      r"|hanode guard: component \S+ on_standby: (?!0:)")
+                      r"|guard: component \S+ on_standby: (?!0:)")
 EXPECTED_BAD: list[tuple[re.Pattern, str]] = []
 """Log lines matching BAD_LINE that a fault explains: (pattern, why)."""
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from hanode.logs import setup_logging
+from hanode.logs import log_target, setup_logging
 
 # The format `hanode run` printed before this module (cli._Formatter).
 TEXT_LINE = re.compile(r"^(\d\d:\d\d:\d\d\.\d{3}) alpha (DEBUG|INFO|WARNING|ERROR)\s* (.*)$")
@@ -141,3 +144,34 @@ def test_bad_level_names_the_valid_ones(logging_to):
 def test_bad_format_names_the_valid_ones(logging_to):
     with pytest.raises(ValueError, match=r"'xml'.*text, json"):
         logging_to("xml")
+
+
+def test_log_target_is_what_setup_installed(logging_to):
+    stream = logging_to("json")
+    assert log_target() == ("json", stream)
+    stream = logging_to("text")
+    assert log_target() == ("text", stream)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_the_fencing_guard_logs_in_the_agents_format(fmt, tmp_path):
+    """A real guard process: its agent goes away (stdin closes), it fences and
+    says so on its stderr in ``fmt``, one line per command with its exit status."""
+    spec = {"fence_after": 5.0, "commands": [["2", "true", 5.0], ["3", "exit 3", 5.0]], "node": "alpha", "log_format": fmt}
+    guard = subprocess.run(
+        [sys.executable, "-m", "hanode.guard", "--spec", json.dumps(spec), "--lock", str(tmp_path / "guard.lock")],
+        input=b"...", capture_output=True, timeout=30, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert guard.returncode == 0 and guard.stdout == b"ready\n", guard
+    lines = guard.stderr.decode().splitlines()
+    assert len(lines) == 3, lines
+    if fmt == "json":
+        entries = [json.loads(line) for line in lines]
+        assert {(e["node"], e["logger"]) for e in entries} == {("alpha", "hanode.guard")}
+        got = [(e["level"], e["msg"]) for e in entries]
+    else:
+        matches = [TEXT_LINE.match(line) for line in lines]
+        assert all(matches), lines
+        got = [(m.group(2).lower(), m.group(3)) for m in matches]
+    assert got[0] == ("warning", "guard: fencing (the agent is gone)")
+    assert sorted(got[1:]) == [("error", "guard: component 3 on_standby: 3: exit 3"), ("info", "guard: component 2 on_standby: 0: true")]

@@ -21,17 +21,21 @@ from __future__ import annotations
 import argparse
 import fcntl
 import json
+import logging
 import os
 import select
 import signal
 import subprocess
-import sys
 import time
+
+from hanode.logs import setup_logging
+
+log = logging.getLogger("hanode.guard")
 
 
 def fence(commands: list[tuple[str, str, float]], why: str) -> None:
     """Run every ``on_standby``, in parallel, each under its timeout."""
-    print(f"hanode guard: fencing ({why})", file=sys.stderr, flush=True)
+    log.warning("guard: fencing (%s)", why)
     running = []
     for component_id, line, timeout in commands:
         process = subprocess.Popen(["/bin/sh", "-c", line], stdin=subprocess.DEVNULL, start_new_session=True)
@@ -43,7 +47,7 @@ def fence(commands: list[tuple[str, str, float]], why: str) -> None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
             code = "killed after command_timeout"
-        print(f"hanode guard: component {component_id} on_standby: {code}: {line}", file=sys.stderr, flush=True)
+        log.log(logging.INFO if code == 0 else logging.ERROR, "guard: component %s on_standby: %s: %s", component_id, code, line)
 
 
 def guard(commands: list[tuple[str, str, float]], fence_after: float, stdin_fd: int = 0) -> int:
@@ -80,10 +84,14 @@ def guard(commands: list[tuple[str, str, float]], fence_after: float, stdin_fd: 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hanode.guard")
-    parser.add_argument("--spec", required=True, help='JSON: {"fence_after": s, "commands": [[id, on_standby, timeout], ...]}')
+    parser.add_argument("--spec", required=True, help='JSON: {"fence_after": s, "commands": [[id, on_standby, timeout], ...], '
+                        '"node": name, "log_format": "text" or "json"}')
     parser.add_argument("--lock", required=True, help="lock file held while this guard lives")
     args = parser.parse_args(argv)
     spec = json.loads(args.spec)
+    # Its lines go where the agent's go (the agent hands over its log stream as
+    # our stderr), in the agent's format.
+    setup_logging(spec.get("node", "?"), fmt=spec.get("log_format", "text"))
     lock = os.open(args.lock, os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(lock, fcntl.LOCK_EX)  # released by the kernel when we exit
     print("ready", flush=True)

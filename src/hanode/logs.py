@@ -23,7 +23,7 @@ import time
 from datetime import datetime, timezone
 from typing import TextIO
 
-__all__ = ["FORMATS", "LEVELS", "JsonFormatter", "TextFormatter", "iso_utc", "setup_logging"]
+__all__ = ["FORMATS", "LEVELS", "JsonFormatter", "TextFormatter", "iso_utc", "log_target", "setup_logging"]
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 FORMATS = ("text", "json")
@@ -76,6 +76,20 @@ class JsonFormatter(logging.Formatter):
 class _Handler(logging.StreamHandler):
     """The handler setup_logging installs: its type is how a second call finds it."""
 
+    def __init__(self, stream: TextIO, fmt: str):
+        super().__init__(stream)
+        self.fmt = fmt
+
+
+def log_target() -> tuple[str, TextIO]:
+    """The format and stream :func:`setup_logging` installed (``"text"`` and
+    stderr before any call): where a helper process (the fencing guard)
+    writes its lines, so that they land with the agent's, in its format."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, _Handler):
+            return handler.fmt, handler.stream
+    return "text", sys.stderr
+
 
 def setup_logging(node: str, *, level: str = "info", fmt: str = "text", stream: TextIO | None = None) -> None:
     """Send every log record at ``level`` or above to ``stream`` (stderr by
@@ -90,7 +104,7 @@ def setup_logging(node: str, *, level: str = "info", fmt: str = "text", stream: 
     if fmt not in FORMATS:
         raise ValueError(f"unknown log format {fmt!r}: use one of {', '.join(FORMATS)}")
     # sys.stderr is looked up now, not at import, so a replaced stderr is honoured
-    handler = _Handler(sys.stderr if stream is None else stream)
+    handler = _Handler(sys.stderr if stream is None else stream, fmt)
     handler.setFormatter(TextFormatter(node) if fmt == "text" else JsonFormatter(node))
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _Handler)]:

@@ -85,6 +85,7 @@ from hanode.core import (
 from hanode.wire import CLIENT_TYPES, COMPONENT_TYPES, PEER_TYPES
 
 from hanode.control import serve_control
+from hanode.logs import log_target
 from hanode.peerauth import AUTHENTICATED, PeerAuth
 from hanode.snapshot import Snapshot
 from hanode.web import serve_http
@@ -330,13 +331,21 @@ class Agent:
                 f"{self.guard_lock} is still held after {wait:g} s: another agent of node {self.spec.name} "
                 f"is running on this host (stop it first), or its fencing guard is stuck (kill it)"
             )
+        log_format, log_stream = log_target()
         spec = {
             "fence_after": self.spec.timers.freeze_time,
             "commands": [[c.id, c.on_standby, c.command_timeout] for c in self.config.components if c.kind == "command"],
+            "node": self.spec.name,
+            "log_format": log_format,
         }
+        try:
+            log_stream.flush()
+            stderr = log_stream.fileno()  # our log file, or stderr: its lines go with ours
+        except (AttributeError, OSError, ValueError):
+            stderr = None  # a stream with no descriptor (a test's): the guard inherits stderr
         process = await trio.lowlevel.open_process(
             [sys.executable, "-m", "hanode.guard", "--spec", json.dumps(spec), "--lock", self.guard_lock],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True,
         )
         ready = b""
         with trio.move_on_after(GUARD_START):
