@@ -1994,6 +1994,19 @@ def node_view(n: Node) -> tuple:
     )
 
 
+def assert_batch_is_one_by_one(prelude: list, items: list, now: float) -> None:
+    """Twin nodes: one takes ``items`` as one ComponentMessages, the other one
+    ComponentMessage at a time; the actions and the state after must match."""
+    batched, single = twin_nodes((DB, DB2), prelude)
+    assert node_view(batched) == node_view(single)
+    got = batched.handle(ComponentMessages(items), now)
+    expected = []
+    for conn, msg in items:
+        expected += single.handle(ComponentMessage(conn, msg), now)
+    assert got == expected
+    assert node_view(batched) == node_view(single)
+
+
 BOUND = [(0.0, ComponentConnected(10)), (0.0, ComponentConnected(11)), (0.0, ComponentConnected(12)),
          (0.01, ComponentMessage(10, beat(True, "1", "1"))), (0.01, ComponentMessage(11, beat(True, "1", "2")))]
 
@@ -2020,14 +2033,7 @@ class TestComponentMessagesBatch:
         pytest.param(BOUND, [(10, beat(True, "2", "1")), (11, beat(True, "2", "2"))], 0.5, id="after-a-freeze"),
     ])
     def test_same_actions_and_state_as_one_by_one(self, prelude, items, now):
-        batched, single = twin_nodes((DB, DB2), prelude)
-        assert node_view(batched) == node_view(single)
-        got = batched.handle(ComponentMessages(items), now)
-        expected = []
-        for conn, msg in items:
-            expected += single.handle(ComponentMessage(conn, msg), now)
-        assert got == expected
-        assert node_view(batched) == node_view(single)
+        assert_batch_is_one_by_one(prelude, items, now)
 
     @settings(max_examples=300, deadline=None)
     @given(
@@ -2043,13 +2049,7 @@ class TestComponentMessagesBatch:
         now=st.sampled_from([0.03, 0.1, 0.2, 0.5, 2.5]),
     )
     def test_any_batch_is_its_messages_one_by_one(self, prelude, items, now):
-        batched, single = twin_nodes((DB, DB2), prelude)
-        got = batched.handle(ComponentMessages(items), now)
-        expected = []
-        for conn, msg in items:
-            expected += single.handle(ComponentMessage(conn, msg), now)
-        assert got == expected
-        assert node_view(batched) == node_view(single)
+        assert_batch_is_one_by_one(prelude, items, now)
 
     def test_a_freeze_with_only_plain_heartbeats_is_settled_as_one_by_one(self):
         # An active node whose loop stalled: the batch of heartbeats that finds it

@@ -595,22 +595,17 @@ def _is_noise(line: str) -> bool:
 
 # -- status clients ------------------------------------------------------------------------------
 
-class StatusWatch:
-    """A subscribed status client in a thread: ``events`` is a list of
-    ``(monotonic time, token)``; ``None`` marks a lost connection. The first
-    token after each (re)connection is the getStatus answer."""
+class _Recorder:
+    """A daemon thread running ``_run`` until ``stop()``; as a context manager
+    it starts, waits for its first record (``_started``), and stops."""
 
-    def __init__(self, port: int, name: str = ""):
-        self.port = port
-        self.name = name
-        self.events: list[tuple[float, str | None]] = []
-        self.connected = threading.Event()
+    def __init__(self, thread_name: str):
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"status-watch-{name}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
 
-    def __enter__(self) -> StatusWatch:
+    def __enter__(self):
         self._thread.start()
-        wait_for(lambda: self.tokens(), 10, f"the status watch on {self.name} to get its first answer")
+        self._started()
         return self
 
     def __exit__(self, *exc) -> None:
@@ -619,6 +614,28 @@ class StatusWatch:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(5)
+
+    def _started(self) -> None:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class StatusWatch(_Recorder):
+    """A subscribed status client in a thread: ``events`` is a list of
+    ``(monotonic time, token)``; ``None`` marks a lost connection. The first
+    token after each (re)connection is the getStatus answer."""
+
+    def __init__(self, port: int, name: str = ""):
+        super().__init__(f"status-watch-{name}")
+        self.port = port
+        self.name = name
+        self.events: list[tuple[float, str | None]] = []
+        self.connected = threading.Event()
+
+    def _started(self) -> None:
+        wait_for(lambda: self.tokens(), 10, f"the status watch on {self.name} to get its first answer")
 
     def tokens(self) -> list[str | None]:
         return [t for _, t in list(self.events)]
@@ -667,7 +684,7 @@ class StatusWatch:
 
 # -- the file sampler ------------------------------------------------------------------------------
 
-class Sampler:
+class Sampler(_Recorder):
     """Samples both nodes' role files (component 1) and marker files (component 2).
 
     Each sample reads the four resources in one order, then again in the
@@ -680,26 +697,16 @@ class Sampler:
     RESOURCES = ("role_a", "marker_a", "role_b", "marker_b")
 
     def __init__(self, pair: LocalPair, period: float = 0.004):
+        super().__init__("sampler")
         self.pair = pair
         self.period = period
         self.history: list[tuple[float, dict[str, bool], frozenset[str]]] = []  # changes only
         self.overlaps: list[tuple[float, dict[str, bool]]] = []
         self.samples = 0
         self.ignore: set[str] = set()  # resources not counted (e.g. a frozen process's stale file)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sampler", daemon=True)
 
-    def __enter__(self) -> Sampler:
-        self._thread.start()
+    def _started(self) -> None:
         wait_for(lambda: self.samples > 0, 5, "the sampler's first sample")
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
 
     def _read(self, name: str) -> bool:
         p = self.pair
