@@ -79,10 +79,9 @@ class NetPair(LocalPair):
 
     def __init__(self, net: netns.Net, *, witness: list[str] = (), via_proxy: bool = False, preferred: str = "alpha"):
         self.net = net
-        self.witness = list(witness)
         self.via_proxy = via_proxy
-        self.preferred = preferred
-        super().__init__(timers=TIMERS, set_role_timeout=6.0, log_level="debug", prefix="hnpart-")
+        super().__init__(timers=TIMERS, set_role_timeout=6.0, log_level="debug", prefix="hnpart-",
+                         witness=witness, preferred=preferred)
         for name, argv in self.argv.items():
             self.argv[name] = net.exec_argv(HOST[name], argv)
 
@@ -94,49 +93,8 @@ class NetPair(LocalPair):
             return f"{self.net.addr('p')}:{PROXY_PORTS[node]}"
         return self.listen_addr(self.peer_of(node))
 
-    def config_text(self, node: str) -> str:
-        t = self.timers
-        marker = self.marker_path(node)
-        witness = ", ".join(f'"{w}"' for w in self.witness)
-        return f"""\
-[node]
-name = "{self.names[node]}"
-
-[peer]
-name = "{self.names[self.peer_of(node)]}"
-address = "{self.peer_addr(node)}"
-
-[election]
-listen = "{self.listen_addr(node)}"
-heartbeat_interval = {t['heartbeat_interval']}
-dead_after = {t['dead_after']}
-startup_grace = {t['startup_grace']}
-preferred = "{self.names[self.preferred]}"
-handover_after = {t['handover_after']}
-witness = [{witness}]
-
-[components]
-listen = "{self.socket_path(node)}"
-
-[[component]]
-id = "1"
-name = "db"
-order = 10
-set_role_timeout = {self.set_role_timeout}
-
-[[component]]
-id = "2"
-name = "vip"
-order = 20
-on_active = "touch {marker}"
-on_standby = "rm -f {marker}"
-check = "true"
-check_interval = 1.0
-command_timeout = 5.0
-
-[control]
-path = "{self.control_path(node)}"
-"""
+    def service_sections(self, node: str) -> str:
+        return ""
 
     def snapshot(self, node: str, timeout: float = 2.0) -> dict | None:
         """``node``'s /status document, asked through its control socket (None: no answer)."""

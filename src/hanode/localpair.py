@@ -281,20 +281,26 @@ class LocalPair:
 
     ``timers`` override :data:`DEFAULT_TIMERS` key by key;
     ``set_role_timeout`` is written for component 1 (None: the config's
-    default); ``log_level`` is the agents'. Nothing runs until :meth:`start`
-    or :meth:`start_all`. As a context manager, it stops everything on exit
-    and removes its folder unless ``keep``.
+    default); ``log_level`` is the agents'; ``witness`` (host:port) and
+    ``preferred`` (a key of :data:`NODES`) go to ``[election]``. Nothing runs
+    until :meth:`start` or :meth:`start_all`. As a context manager, it stops
+    everything on exit and removes its folder unless ``keep``. A subclass
+    that runs the agents elsewhere (network namespaces) overrides
+    :meth:`listen_addr` and :meth:`peer_addr`.
     """
 
     NODES = NODES
 
     def __init__(self, *, timers: Mapping[str, float] | None = None, set_role_timeout: float | None = None,
-                 log_level: str = "info", tag: str | None = None, prefix: str = "hanode-pair-", keep: bool = False):
+                 log_level: str = "info", tag: str | None = None, prefix: str = "hanode-pair-", keep: bool = False,
+                 witness: Iterable[str] = (), preferred: str = NODES[0]):
         unknown = set(timers or ()) - set(DEFAULT_TIMERS)
         if unknown:
             raise ValueError(f"unknown timers {sorted(unknown)}; known: {sorted(DEFAULT_TIMERS)}")
         self.timers = {**DEFAULT_TIMERS, **(timers or {})}
         self.set_role_timeout = set_role_timeout
+        self.witness = list(witness)
+        self.preferred = preferred
         self.log_level = log_level
         self.keep = keep
         self.tag = tag if tag is not None else secrets.token_hex(3)
@@ -364,28 +370,36 @@ class LocalPair:
     def http_addr(self, node: str) -> str:
         return f"127.0.0.1:{self.http_port[node]}"
 
+    def listen_addr(self, node: str) -> str:
+        """Where ``node``'s agent listens for its peer."""
+        return f"127.0.0.1:{self.election_port[node]}"
+
+    def peer_addr(self, node: str) -> str:
+        """Where ``node``'s agent dials its peer."""
+        return self.listen_addr(self.peer_of(node))
+
     def config_text(self, node: str) -> str:
         """The TOML file of ``node``."""
-        peer = self.peer_of(node)
         t = self.timers
         marker = self.marker_path(node)
         set_role = "" if self.set_role_timeout is None else f"set_role_timeout = {self.set_role_timeout}\n"
+        witness = f"witness = {json.dumps(self.witness)}\n" if self.witness else ""
         return f"""\
 [node]
 name = "{self.names[node]}"
 
 [peer]
-name = "{self.names[peer]}"
-address = "127.0.0.1:{self.election_port[peer]}"
+name = "{self.names[self.peer_of(node)]}"
+address = "{self.peer_addr(node)}"
 
 [election]
-listen = "127.0.0.1:{self.election_port[node]}"
+listen = "{self.listen_addr(node)}"
 heartbeat_interval = {t['heartbeat_interval']}
 dead_after = {t['dead_after']}
 startup_grace = {t['startup_grace']}
-preferred = "{self.names[NODES[0]]}"
+preferred = "{self.names[self.preferred]}"
 handover_after = {t['handover_after']}
-
+{witness}
 [components]
 listen = "{self.socket_path(node)}"
 
@@ -404,14 +418,19 @@ check = "true"
 check_interval = 1.0
 command_timeout = 5.0
 
+{self.service_sections(node)}
+[control]
+path = "{self.control_path(node)}"
+"""
+
+    def service_sections(self, node: str) -> str:
+        """The status port's and HTTP's sections of ``node``'s file."""
+        return f"""\
 [status]
 listen = "127.0.0.1:{self.status_port[node]}"
 
 [http]
 listen = "127.0.0.1:{self.http_port[node]}"
-
-[control]
-path = "{self.control_path(node)}"
 """
 
     # -- processes
