@@ -305,6 +305,12 @@ class TestElectionBasics:
         assert e.deadline() == pytest.approx(5.1)
         assert Election(espec(witness=True), 0.0).witness_ok is None
 
+    def test_since_and_activations_start_with_the_node(self):
+        e = Election(espec(), 5.0)
+        assert (e.since, e.activations) == (5.0, 0)
+        e = active(1.0)  # unassigned -> promoting -> active, all at 1.0
+        assert (e.since, e.activations) == (1.0, 1)
+
     def test_isolated_needs_witness_known_unreachable_and_no_peer(self):
         e = Election(espec(witness=True), 0.0)
         assert not e.isolated  # not probed yet
@@ -861,6 +867,14 @@ class TestElectionHandOver:
         e = self._nominated()
         # "assigned active" from standby: the row drawn as "hand-over refused: promote again"
         assert e.peer_message(1, reply("2", Veto(A, B)), 1.3) == [Log("info", "election", "standby -> promoting (assigned active)")]
+
+    def test_since_and_activations_count_each_time_it_becomes_active(self):
+        e = self._nominated()
+        assert (e.state, e.since, e.activations) == ("standby", 1.25, 1)
+        e.peer_message(1, reply("2", Veto(A, B)), 1.3)  # refused: promotes again
+        assert (e.state, e.since, e.activations) == ("promoting", 1.3, 1)
+        e.role_settled(1.4, True)
+        assert (e.state, e.since, e.activations) == ("active", 1.4, 2)
 
     def test_hand_over_error_promotes_again(self):
         e = self._nominated()

@@ -143,9 +143,6 @@ class Agent:
         self._mux: ReadMux | None = None  # reads every socket connection, in one task
         self._batch_now: float | None = None  # set while the mux hands us a batch
         self.observer = Observer(self)
-        self.state_since = 0.0               # when the election state last changed
-        self.failovers = 0                   # times this node became active
-        self._state = "unassigned"
 
     # -- the one entry point --------------------------------------------------------
     def handle(self, event) -> None:
@@ -155,14 +152,8 @@ class Agent:
             return  # not running (yet, or any more): connections closing late
         now = self._batch_now
         t = trio.current_time() if now is None else now
-        actions = node.handle(event, t)
-        for action in actions:
+        for action in node.handle(event, t):
             self._act(action)
-        if actions and node.state != self._state:  # a state changes only with some action
-            self._state = node.state
-            self.state_since = t
-            if self._state == "active":
-                self.failovers += 1
         if now is None:
             self._follow_deadline()
 
@@ -246,7 +237,6 @@ class Agent:
             wants_guard = self._use_guard and any(c.kind == "command" for c in self.config.components)
             guard = await self._start_guard() if wants_guard else None
             self.node = Node(self.spec, trio.current_time())
-            self.state_since = trio.current_time()
             self._mux = ReadMux(self._batch_begin, self._batch_end, self._component_batch)
             await nursery.start(self._mux.run)
             if guard is not None:

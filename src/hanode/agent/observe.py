@@ -91,7 +91,7 @@ class Observer:
             state=node.state,
             role=election.wanted_role.name,
             status=node.status.status,
-            in_state_for=now - agent.state_since,
+            in_state_for=now - election.since,
             healthy=node.healthy(now),
             maintenance=election.maintenance,
             witness=election.witness_ok if config.witness else None,
@@ -99,7 +99,7 @@ class Observer:
             components=components,
             events=events,
             clients=len(agent.clients),
-            failovers=agent.failovers,
+            failovers=election.activations,
             taken_at=wall,
             pid=os.getpid(),
         )

@@ -174,6 +174,8 @@ class Election:
         self.peer = spec.peer
         self.timers = spec.timers
         self.state = "unassigned"
+        self.since = now        # when the state last changed
+        self.activations = 0    # times this node became active (the first election included)
         self.health: bool | None = None       # ours; None until known
         self.peer_health: bool | None = None  # from its heartbeats
         # True: no witness configured, or one reachable; None: not probed yet
@@ -773,6 +775,9 @@ class Election:
             return []
         old, self.state = self.state, t.target
         self.entered.append(t.target)
+        self.since = now
+        if t.target == "active":
+            self.activations += 1
         if t.target != "demoting":
             self.then = None  # only a demotion has somewhere to lead
         if t.target == "stopped":
