@@ -344,6 +344,21 @@ def report(sampler: RoleSampler, text: str) -> None:
     print(f"{text}; {sampler.summary()}")
 
 
+def heal_until_rule_6(lab, p: NetPair, s) -> tuple[float, float]:
+    """Heal the network, then rule 6: the name that sorts first (alpha) stays
+    active, whoever was active before the cut, within REDIAL + SLACK; held
+    for an observation window. Returns (when healed, how long it took)."""
+    healed = s.mark("heal")
+    lab.net.heal()
+    p.wait_converged("alpha", timeout=20, needs=p.NODES)
+    converged = s.mark("converged: hold")
+    took = converged - healed
+    assert took <= REDIAL + SLACK, f"rule 6 took {took:.2f} s after the heal (bound {REDIAL + SLACK:g} s)\n{s.describe()}"
+    hold()
+    assert p.converged("alpha"), p.describe()
+    return healed, took
+
+
 # -- 1. witness: the active node cut off from everything --------------------------------------------
 
 def test_isolated_active_demotes_and_peer_takes_over(lab):
@@ -438,14 +453,7 @@ def test_link_cut_with_witness_reached_by_both_is_dual_active_until_heal(lab):
         snap = p.snapshot(node)
         assert snap and snap["witness"] is True and snap["status"] == "active", snap
 
-    healed = s.mark("heal")
-    lab.net.heal()
-    p.wait_converged("alpha", timeout=20, needs=p.NODES)
-    converged = s.mark("converged: hold")
-    took = converged - healed
-    assert took <= REDIAL + SLACK, f"rule 6 took {took:.2f} s after the heal (bound {REDIAL + SLACK:g} s)\n{s.describe()}"
-    hold()
-    assert p.converged("alpha"), p.describe()
+    healed, took = heal_until_rule_6(lab, p, s)
     assert not s.role_changes("alpha", cut), f"alpha (sorts first) must never stop serving\n{s.describe()}"
     assert [r for _, r in s.role_changes("beta", cut)] == ["active", "standby"], s.describe()
     assert p.rule_6_logged(), p.log_tails(20)
@@ -469,15 +477,7 @@ def test_link_cut_without_witness_dual_active_then_rule_6(lab, first):
     assert not s.role_changes(first, cut), f"{first} (active) stopped serving during the cut\n{s.describe()}"
     assert s.promotions(other, cut) == 1 and not s.role_changes(other, dual), s.describe()
 
-    healed = s.mark("heal")
-    lab.net.heal()
-    # rule 6: the name that sorts first stays, whoever was active before the cut
-    p.wait_converged("alpha", timeout=20, needs=p.NODES)
-    converged = s.mark("converged: hold")
-    took = converged - healed
-    assert took <= REDIAL + SLACK, f"rule 6 took {took:.2f} s after the heal (bound {REDIAL + SLACK:g} s)\n{s.describe()}"
-    hold()
-    assert p.converged("alpha"), p.describe()
+    healed, took = heal_until_rule_6(lab, p, s)
     assert not s.role_changes("alpha", healed), f"alpha must not stop serving at the heal\n{s.describe()}"
     assert [r for _, r in s.role_changes("beta", healed)] == ["standby"], s.describe()
     assert p.rule_6_logged(), p.log_tails(20)
