@@ -172,12 +172,11 @@ class Monitor:
         deadline = self._next_beat
         if self._heap and self._heap[0][0] < deadline:
             deadline = self._heap[0][0]
-        for watched in (self._listening, self._suspects):
-            if watched:
-                d = self.silence_deadline(next(iter(watched)))
-                assert d is not None
-                if d < deadline:
-                    deadline = d
+        # The longest silent of each kind is the first due.
+        if self._listening:
+            deadline = min(deadline, self.components[next(iter(self._listening))].last_rx + self.probe_after)
+        if self._suspects:
+            deadline = min(deadline, self.components[next(iter(self._suspects))].last_rx + self.timers.dead_time)
         grace_end = self.grace_start + self.timers.startup_grace
         if not self._grace_passed and grace_end < deadline:
             deadline = grace_end
