@@ -164,6 +164,7 @@ class RoleSampler:
         self.roles: list[tuple[float, str | None, str | None]] = []   # (t, alpha, beta), changes only
         self.statuses: list[tuple[float, str, str | None]] = []       # (t, node, status), changes only
         self.marks: list[tuple[float, str]] = []
+        self._role_samples = 0  # role samples taken so far
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._sample_roles, daemon=True),
                          threading.Thread(target=self._sample_status, daemon=True)]
@@ -190,6 +191,7 @@ class RoleSampler:
             if now != last:
                 self.roles.append((time.monotonic(), *now))
                 last = now
+            self._role_samples += 1
             time.sleep(self.period)
 
     def _sample_status(self) -> None:
@@ -202,8 +204,19 @@ class RoleSampler:
                     last[node] = s
             time.sleep(0.1)
 
+    def catch_up(self) -> None:
+        """Wait for a whole role sample begun after this call. The test sees
+        the role files itself (wait_for); without this, a change it has just
+        seen may not be recorded yet, or be recorded after a mark it made."""
+        begun = self._role_samples
+        deadline = time.monotonic() + 1.0
+        while self._role_samples < begun + 2 and not self._stop.is_set() and time.monotonic() < deadline:
+            time.sleep(self.period / 5)
+
     def mark(self, text: str) -> float:
-        """Note a step of the test in the timeline and in both agents' logs."""
+        """Note a step of the test in the timeline and in both agents' logs
+        (after catching up: a change seen before is recorded before it)."""
+        self.catch_up()
         t = time.monotonic()
         self.marks.append((t, text))
         stamp = time.strftime("%H:%M:%S") + f".{int(time.time() * 1000) % 1000:03d}"
@@ -214,6 +227,7 @@ class RoleSampler:
 
     def role_changes(self, node: str, since: float = 0.0) -> list[tuple[float, str | None]]:
         """``node``'s role file changes after ``since`` (the first sample is not a change)."""
+        self.catch_up()
         i = 1 if node == "alpha" else 2
         out = []
         for prev, cur in zip(self.roles, self.roles[1:]):
@@ -226,6 +240,7 @@ class RoleSampler:
 
     def overlaps(self, since: float = 0.0) -> list[tuple[float, float]]:
         """Intervals (start, end) in which both role files said active."""
+        self.catch_up()
         out, start = [], None
         for t, a, b in [*self.roles, (time.monotonic(), None, None)]:
             both = a == "active" and b == "active"

@@ -754,10 +754,19 @@ class Sampler(_Recorder):
             self.samples += 1
             time.sleep(self.period)
 
+    def catch_up(self) -> None:
+        """Wait for a whole sample begun after this call, so that a change the
+        caller has already seen (reading the same files) is recorded."""
+        begun = self.samples
+        deadline = time.monotonic() + 1.0
+        while self.samples < begun + 2 and not self._stop.is_set() and time.monotonic() < deadline:
+            time.sleep(self.period / 4)
+
     def active_nodes(self) -> list[str]:
         """The successive nodes that held an active resource (a role file or a
         marker; ignored resources not counted), consecutive repeats and
-        moments with none collapsed."""
+        moments with none collapsed, up to now."""
+        self.catch_up()
         seq: list[str] = []
         for _, state, ignored in self.history:
             on = {r: v and r not in ignored for r, v in state.items()}
